@@ -1,0 +1,29 @@
+# GEAR: Generative Evaluation of Audio Representations.
+# Synthesize sounds, embed them with HEAR models, reduce with Isomap, score
+# with the K-NN regression, and redraw the paper's figures:
+#     snakemake --cores 8
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthesize.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/isomap.smk"
+include: "workflow/rules/regress.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

@@ -1,0 +1,109 @@
+"""Validation of ``config.yaml`` against GEAR's JSON schema.
+
+The schema (``workflow/schemas/config.schema.yaml``) rejects unknown keys
+and fills in defaults; :func:`validate_config` turns the first violation
+into a one-line :class:`~gear.errors.ConfigError` that names the key.
+"""
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from gear.datasets import parameter_values
+from gear.errors import ConfigError
+
+__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "load_config"]
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load_schema(path=SCHEMA_PATH):
+    """Read the configuration schema."""
+    with open(path) as file:
+        return yaml.safe_load(file)
+
+
+def _with_defaults(validator_class):
+    # jsonschema's documented recipe: fill defaults while validating
+    # "properties", so only the branch that applies (if/then/else) sets them.
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema:
+                    instance.setdefault(name, _copy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value):
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+def _location(path):
+    parts = [str(part) for part in path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def validate_config(config, root="."):
+    """Validate a configuration, fill its defaults, and check its ranges.
+
+    Parameters
+    ----------
+    config : dict
+        Parsed ``config.yaml``; modified in place (defaults filled in).
+    root : str or Path
+        Directory that relative paths (``env``) are resolved against.
+
+    Returns
+    -------
+    config : dict
+
+    Raises
+    ------
+    ConfigError
+        One line naming the offending key and what is wrong with it.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: expected a mapping at the top level, got {type(config).__name__}")
+    validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"config: {_location(error.absolute_path)}: {error.message}")
+    for dataset_id, spec in config["datasets"].items():
+        if spec["kind"] == "harmonic":
+            for name in ("f1", "alpha", "r"):
+                parameter_values(spec[name], f"config: datasets.{dataset_id}.{name}")
+            if spec["f1"]["max"] >= spec["sample_rate"] / 2:
+                raise ConfigError(
+                    f"config: datasets.{dataset_id}.f1.max: {spec['f1']['max']} Hz is not below "
+                    f"Nyquist ({spec['sample_rate'] / 2} Hz)"
+                )
+    for model_id, spec in config["models"].items():
+        if not (Path(root) / spec["env"]).is_file():
+            raise ConfigError(f"config: models.{model_id}.env: no such environment file {spec['env']!r}")
+    return config
+
+
+def load_config(path, root=None):
+    """Read and validate a YAML configuration file.
+
+    Parameters
+    ----------
+    path : str or Path
+    root : str or Path or None
+        Directory for relative paths; defaults to the project root.
+
+    Returns
+    -------
+    config : dict
+    """
+    try:
+        with open(path) as file:
+            config = yaml.safe_load(file)
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"config: cannot read {path} ({error})") from error
+    return validate_config(config, root=SCHEMA_PATH.parents[2] if root is None else root)

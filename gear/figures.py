@@ -1,0 +1,805 @@
+"""Figures of the paper, built on :class:`matplotlib.figure.Figure`.
+
+Every function returns a new figure and never touches pyplot's global
+state, so the module is safe in Snakemake jobs without a display.
+
+* :func:`plot_sound_grid`: waveforms and spectra over a grid of
+  ``(alpha, r)`` values (Figure 2).
+* :func:`plot_isomap_grid`: 3-D Isomap embeddings per model, coloured
+  by each synthesis parameter (Figure 3).
+* :func:`plot_regression_ratios`: distributions of the K-NN regression
+  ratio per model and parameter (Figure 4).
+* :func:`save_figure`: atomic writes to PNG and PDF.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import cbook
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, NullLocator
+
+from gear.errors import ConfigError, DataError
+
+__all__ = [
+    "ISOMAP_CMAP",
+    "clipped_fractions",
+    "cube_limits",
+    "parameter_label",
+    "plot_isomap_grid",
+    "plot_regression_ratios",
+    "plot_sound_grid",
+    "ratio_ticks",
+    "save_figure",
+    "select_grid_sounds",
+]
+
+#: Diverging red-white-blue colour map of Figure 3.
+ISOMAP_CMAP = "coolwarm"
+
+_LABELS = {"f1": "$f_1$", "alpha": r"$\alpha$", "r": "$r$"}
+
+_SAVE_DPI = 150
+_SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+_WAVE_COLOR = "tab:blue"
+_SPECTRUM_COLOR = "tab:red"
+
+
+def parameter_label(parameter: str) -> str:
+    """Typeset a synthesis parameter name for titles and axis labels.
+
+    Parameters
+    ----------
+    parameter : str
+        Column name, e.g. ``"f1"``, ``"alpha"`` or ``"r"``.
+
+    Returns
+    -------
+    label : str
+        Mathtext label (``"$f_1$"``, ``"$\\alpha$"``, ``"$r$"``); unknown
+        names are returned unchanged.
+    """
+    return _LABELS.get(parameter, parameter)
+
+
+def _require_columns(table: pd.DataFrame, columns: Iterable[str], name: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(f"{name} lacks column(s) {missing}; it has {list(table.columns)}")
+
+
+# --------------------------------------------------------------------------
+# Figure 2: grid of sounds
+# --------------------------------------------------------------------------
+
+
+def _spread(values: np.ndarray, n: int) -> np.ndarray:
+    """Pick ``min(n, len(values))`` entries evenly spread, ends included."""
+    n = min(n, len(values))
+    return values[np.round(np.linspace(0, len(values) - 1, n)).astype(int)]
+
+
+def select_grid_sounds(params: pd.DataFrame, n_rows: int = 5, n_cols: int = 5) -> np.ndarray:
+    """Choose one sound per cell of an ``alpha`` × ``r`` grid.
+
+    Columns take ``n_cols`` values evenly spread over the sorted unique
+    values of ``r`` (increasing left to right); rows take ``n_rows``
+    values of ``alpha`` likewise (increasing top to bottom). Each cell
+    holds the first sound, in row order of ``params``, with exactly that
+    ``(alpha, r)`` pair, whatever its other parameters.
+
+    Parameters
+    ----------
+    params : pandas.DataFrame
+        One row per sound, with columns ``alpha`` and ``r``.
+    n_rows, n_cols : int > 0
+        Requested grid size. If a parameter has fewer distinct values,
+        each of them is used once and the grid is smaller.
+
+    Returns
+    -------
+    index : np.ndarray [shape=(n_rows', n_cols'), dtype=int]
+        Positional row indices into ``params`` (not labels), ``-1``
+        where no sound has that pair.
+
+    Raises
+    ------
+    DataError
+        If a column is missing, holds NaN, or ``params`` is empty.
+    ConfigError
+        If ``n_rows`` or ``n_cols`` is not positive.
+    """
+    if n_rows < 1 or n_cols < 1:
+        raise ConfigError(f"grid size must be positive, got {n_rows} x {n_cols}")
+    _require_columns(params, ("alpha", "r"), "params")
+    if len(params) == 0:
+        raise DataError("params is empty: no sound to plot")
+    alpha = params["alpha"].to_numpy(dtype=float)
+    r = params["r"].to_numpy(dtype=float)
+    if np.isnan(alpha).any() or np.isnan(r).any():
+        raise DataError("params has NaN in column 'alpha' or 'r'")
+
+    alphas = _spread(np.unique(alpha), n_rows)
+    rs = _spread(np.unique(r), n_cols)
+    index = np.full((len(alphas), len(rs)), -1, dtype=int)
+    for i, a in enumerate(alphas):
+        for j, v in enumerate(rs):
+            # Values come from the column itself, so exact equality is safe.
+            hits = np.flatnonzero((alpha == a) & (r == v))
+            if hits.size:
+                index[i, j] = hits[0]
+    return index
+
+
+def _spectrum_limit(spectra: np.ndarray, freqs: np.ndarray) -> float:
+    """Frequency below which (nearly) all displayed energy lies.
+
+    Harmonic sounds with a low f1 crowd the left of a full-band axis;
+    zooming on 99.9 % of the energy keeps the partials readable.
+    """
+    energy = spectra**2
+    total = energy.sum(axis=1, keepdims=True)
+    total[total == 0] = 1.0
+    cumulative = np.cumsum(energy, axis=1) / total
+    last = [int(np.searchsorted(c, 0.999)) for c in cumulative]
+    k = min(int(np.ceil(1.1 * max(last))) + 1, len(freqs) - 1)
+    return float(freqs[max(k, 1)])
+
+
+def plot_sound_grid(
+    audio: np.ndarray,
+    params: pd.DataFrame,
+    sample_rate: float | None = None,
+    n_rows: int = 5,
+    n_cols: int = 5,
+) -> Figure:
+    """Waveforms and magnitude spectra over an ``alpha`` × ``r`` grid (Fig. 2).
+
+    Each cell stacks the waveform (blue, top) over the Fourier magnitude
+    ``|rfft|`` (red, bottom) of the sound chosen by
+    :func:`select_grid_sounds`; ``r`` increases across columns,
+    ``alpha`` down rows, and each cell is titled with its ``f1``.
+    Time and frequency axes are shared across cells.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n_sounds, n_samples)]
+        Waveforms, real-valued.
+    params : pandas.DataFrame
+        One row per sound, same order as ``audio``, with columns
+        ``f1``, ``alpha`` and ``r`` (``sound_id`` is not needed).
+    sample_rate : float > 0 or None
+        If None, x axes are in samples and frequency bins (cycles per
+        frame); otherwise in seconds and Hz.
+    n_rows, n_cols : int > 0
+        Grid size, see :func:`select_grid_sounds`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    DataError
+        If ``audio`` is not 2-D, has fewer than 2 samples, or its length
+        differs from ``params``.
+    ConfigError
+        If ``sample_rate`` is not positive.
+    """
+    audio = np.asarray(audio, dtype=float)
+    if audio.ndim != 2:
+        raise DataError(f"audio must be (n_sounds, n_samples), got shape {audio.shape}")
+    if audio.shape[1] < 2:
+        raise DataError(f"audio must have at least 2 samples per sound, got {audio.shape[1]}")
+    if audio.shape[0] != len(params):
+        raise DataError(f"audio has {audio.shape[0]} sounds but params has {len(params)} rows")
+    if sample_rate is not None and not sample_rate > 0:
+        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+    _require_columns(params, ("f1", "alpha", "r"), "params")
+    index = select_grid_sounds(params, n_rows, n_cols)
+    n_rows, n_cols = index.shape
+
+    n_samples = audio.shape[1]
+    if sample_rate is None:
+        times = np.arange(n_samples, dtype=float)
+        freqs = np.arange(n_samples // 2 + 1, dtype=float)
+        time_unit, freq_unit = "samples", "bins"
+    else:
+        times = np.arange(n_samples) / sample_rate
+        freqs = np.fft.rfftfreq(n_samples, d=1.0 / sample_rate)
+        time_unit, freq_unit = "s", "Hz"
+
+    chosen = index[index >= 0]
+    spectra = np.nan_to_num(np.abs(np.fft.rfft(audio[chosen], axis=1)))
+    if len(chosen) and len(freqs) > 1:
+        f_max = _spectrum_limit(spectra, freqs)
+    else:
+        f_max = float(freqs[-1]) or 1.0
+
+    alpha = params["alpha"].to_numpy(dtype=float)
+    r = params["r"].to_numpy(dtype=float)
+    f1 = params["f1"].to_numpy(dtype=float)
+    alphas = _spread(np.unique(alpha), n_rows)
+    rs = _spread(np.unique(r), n_cols)
+
+    fig = Figure(figsize=(2.3 * n_cols + 0.8, 2.1 * n_rows + 0.9))
+    # Fixed margins (not a layout engine) so row/column labels can be
+    # placed from the grid geometry and never collide with the panels.
+    outer = fig.add_gridspec(
+        n_rows,
+        n_cols,
+        left=0.7 / fig.get_figwidth() + 0.03,
+        right=0.99,
+        top=1 - 0.75 / fig.get_figheight(),
+        bottom=0.5 / fig.get_figheight(),
+        wspace=0.12,
+        hspace=0.4,
+    )
+    share_time = share_freq = None
+    for i in range(n_rows):
+        for j in range(n_cols):
+            inner = outer[i, j].subgridspec(2, 1, hspace=0.25)
+            ax_t = fig.add_subplot(inner[0], sharex=share_time)
+            ax_f = fig.add_subplot(inner[1], sharex=share_freq)
+            share_time = share_time or ax_t
+            share_freq = share_freq or ax_f
+            ax_t.set_label(f"waveform[{i},{j}]")
+            ax_f.set_label(f"spectrum[{i},{j}]")
+            for ax in (ax_t, ax_f):
+                ax.tick_params(labelsize=6, length=2, pad=1)
+                ax.set_yticks([])
+                # Few ticks: labels of neighbouring columns must not touch.
+                ax.xaxis.set_major_locator(MaxNLocator(4))
+            if i < n_rows - 1:
+                ax_t.tick_params(labelbottom=False)
+                ax_f.tick_params(labelbottom=False)
+            else:
+                ax_f.set_xlabel(f"frequency ({freq_unit})", fontsize=7, labelpad=1)
+
+            k = index[i, j]
+            if k < 0:
+                ax_t.text(
+                    0.5,
+                    0.5,
+                    "no sound",
+                    transform=ax_t.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="0.5",
+                )
+            else:
+                wave = audio[k]
+                ax_t.plot(times, wave, color=_WAVE_COLOR, lw=0.4)
+                peak = np.nanmax(np.abs(wave)) if np.isfinite(wave).any() else 0.0
+                ax_t.set_ylim(-1.05 * peak - 1e-12, 1.05 * peak + 1e-12)
+                spec = np.nan_to_num(np.abs(np.fft.rfft(wave)))
+                ax_f.plot(freqs, spec, color=_SPECTRUM_COLOR, lw=0.6)
+                ax_f.set_ylim(0, 1.08 * spec.max() + 1e-12)
+                ax_t.set_title(f"{parameter_label('f1')} = {f1[k]:.4g}", fontsize=7, pad=2)
+            ax_t.set_xlim(times[0], times[-1])
+            ax_f.set_xlim(0, f_max)
+
+            if i == 0:
+                box = outer[0, j].get_position(fig)
+                fig.text(
+                    (box.x0 + box.x1) / 2,
+                    box.y1 + 0.3 / fig.get_figheight(),
+                    f"{parameter_label('r')} = {rs[j]:.3g}",
+                    ha="center",
+                    va="bottom",
+                    fontsize=9,
+                )
+            if j == 0:
+                box = outer[i, 0].get_position(fig)
+                fig.text(
+                    box.x0 - 0.12 / fig.get_figwidth(),
+                    (box.y0 + box.y1) / 2,
+                    f"{parameter_label('alpha')} = {alphas[i]:.3g}",
+                    ha="right",
+                    va="center",
+                    rotation=90,
+                    fontsize=9,
+                )
+    fig.suptitle(
+        f"waveform (blue, time in {time_unit}) over" f" Fourier magnitude (red, frequency in {freq_unit})",
+        fontsize=9,
+        y=1 - 0.08 / fig.get_figheight(),
+        va="top",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Figure 3: Isomap embeddings
+# --------------------------------------------------------------------------
+
+
+def cube_limits(points: np.ndarray, margin: float = 0.05) -> np.ndarray:
+    """Axis limits of a cube centred on a point cloud.
+
+    Parameters
+    ----------
+    points : np.ndarray [shape=(n_points, 3)]
+        Coordinates; non-finite rows are ignored.
+    margin : float >= 0
+        Relative padding added to the half-side.
+
+    Returns
+    -------
+    limits : np.ndarray [shape=(3, 2)]
+        ``(low, high)`` per axis, all with the same span.
+    """
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) == 0:
+        return np.tile([-1.0, 1.0], (3, 1))
+    low, high = finite.min(axis=0), finite.max(axis=0)
+    centre = (low + high) / 2
+    half = (1 + margin) * (high - low).max() / 2
+    if half == 0:
+        half = 1.0
+    return np.stack([centre - half, centre + half], axis=1)
+
+
+def _color_norm(parameter: str, values: np.ndarray) -> Normalize:
+    """Log colour scale for f1 spanning octaves, linear otherwise."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return Normalize(0.0, 1.0)
+    vmin, vmax = float(finite.min()), float(finite.max())
+    if parameter == "f1" and vmin > 0 and vmax > 4 * vmin:
+        return LogNorm(vmin, vmax)
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    return Normalize(vmin, vmax)
+
+
+def _log_ticks(vmin: float, vmax: float) -> np.ndarray:
+    """1-2-5 ticks within ``[vmin, vmax]``; default log labels overlap."""
+    decades = np.arange(np.floor(np.log10(vmin)), np.ceil(np.log10(vmax)) + 1)
+    ticks = (10.0 ** decades[:, None] * np.array([1, 2, 5])).ravel()
+    ticks = ticks[(ticks >= vmin * (1 - 1e-9)) & (ticks <= vmax * (1 + 1e-9))]
+    if len(ticks) < 2:
+        ticks = np.array([vmin, vmax])
+    return ticks
+
+
+def plot_isomap_grid(
+    coordinates: Mapping[str, np.ndarray],
+    params: pd.DataFrame,
+    parameters: Sequence[str] = ("f1", "alpha", "r"),
+    unavailable: Mapping[str, str] | None = None,
+    point_size: float = 3,
+) -> Figure:
+    """3-D Isomap embeddings, one row per model, one column per parameter (Fig. 3).
+
+    Each panel scatters the same points coloured by one synthesis
+    parameter with the ``coolwarm`` map, in a cube with equal spans so
+    the geometry is not distorted. ``f1`` uses a log colour scale when
+    it spans more than a factor 4. One horizontal colorbar sits under
+    each column.
+
+    Parameters
+    ----------
+    coordinates : dict {str: np.ndarray [shape=(n_sounds, 3)]}
+        Isomap coordinates per model id; insertion order is row order.
+        Rows follow the order of ``params``.
+    params : pandas.DataFrame
+        One row per sound, with a column per entry of ``parameters``.
+    parameters : sequence of str
+        Columns of ``params`` to colour by, one figure column each.
+    unavailable : dict {str: str} or None
+        Model id -> reason. Each gets a row, after the others, showing
+        ``"unavailable: <reason>"`` instead of scatters. An id present in
+        both dicts is shown as unavailable.
+    point_size : float > 0
+        Marker area in points².
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    DataError
+        If a coordinate array is not ``(len(params), 3)`` (the message
+        names the model) or ``params`` lacks a parameter column.
+    ConfigError
+        If ``parameters`` is empty.
+    """
+    unavailable = dict(unavailable or {})
+    parameters = list(parameters)
+    if not parameters:
+        raise ConfigError("parameters is empty: nothing to colour by")
+    _require_columns(params, parameters, "params")
+    n_sounds = len(params)
+    models = {}
+    for model, coords in coordinates.items():
+        if model in unavailable:
+            continue
+        coords = np.asarray(coords, dtype=float)
+        if coords.ndim != 2 or coords.shape != (n_sounds, 3):
+            raise DataError(
+                f"Isomap coordinates of model {model!r} have shape {coords.shape},"
+                f" expected ({n_sounds}, 3) for {n_sounds} sounds"
+            )
+        models[model] = coords
+    rows = list(models) + list(unavailable)
+    n_rows, n_cols = len(rows), len(parameters)
+
+    norms = {p: _color_norm(p, params[p].to_numpy(dtype=float)) for p in parameters}
+
+    # Heights in inches: full panels for models, a strip for unavailable
+    # ones, a thin one for the colorbars.
+    panel, strip, bar = 2.8, 0.6, 0.16
+    heights = [strip if m in unavailable else panel for m in rows] + [bar]
+    fig = Figure(figsize=(panel * n_cols + 0.6, sum(heights) + 1.3))
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    grid = fig.add_gridspec(
+        n_rows + 1,
+        n_cols,
+        height_ratios=heights,
+        left=0.5 / width,
+        right=1 - 0.1 / width,
+        top=1 - 0.45 / height,
+        bottom=0.4 / height,
+        wspace=0.02,
+        hspace=0.12,
+    )
+    for i, model in enumerate(rows):
+        if model in unavailable:
+            ax = fig.add_subplot(grid[i, :])
+            ax.set_label(f"unavailable:{model}")
+            ax.set_axis_off()
+            # A strip is too short for a rotated label: name the model inline.
+            ax.text(
+                0.5,
+                0.5,
+                f"{model} \N{EM DASH} unavailable: {unavailable[model]}",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="0.4",
+                wrap=True,
+            )
+            continue
+        box = grid[i, 0].get_position(fig)
+        fig.text(
+            0.3 / width, (box.y0 + box.y1) / 2, model, rotation=90, ha="center", va="center", fontsize=10
+        )
+        coords = models[model]
+        limits = cube_limits(coords)
+        keep = np.isfinite(coords).all(axis=1)
+        for j, parameter in enumerate(parameters):
+            ax = fig.add_subplot(grid[i, j], projection="3d")
+            ax.set_label(f"isomap:{model}:{parameter}")
+            ax.scatter(
+                *coords[keep].T,
+                c=params[parameter].to_numpy(dtype=float)[keep],
+                cmap=ISOMAP_CMAP,
+                norm=norms[parameter],
+                s=point_size,
+                linewidths=0,
+                depthshade=False,
+                rasterized=True,
+            )
+            ax.set_xlim(*limits[0])
+            ax.set_ylim(*limits[1])
+            ax.set_zlim(*limits[2])
+            ax.set_box_aspect((1, 1, 1))
+            ax.set_xticklabels([])
+            ax.set_yticklabels([])
+            ax.set_zticklabels([])
+
+    for j, parameter in enumerate(parameters):
+        box = grid[0, j].get_position(fig)
+        fig.text(
+            (box.x0 + box.x1) / 2,
+            1 - 0.1 / height,
+            parameter_label(parameter),
+            ha="center",
+            va="top",
+            fontsize=12,
+        )
+        cax = fig.add_subplot(grid[n_rows, j])
+        cax.set_label(f"colorbar:{parameter}")
+        # Shrink the colorbar to the central part of its cell.
+        pos = cax.get_position()
+        cax.set_position([pos.x0 + 0.15 * pos.width, pos.y0, 0.7 * pos.width, pos.height])
+        mappable = ScalarMappable(norm=norms[parameter], cmap=ISOMAP_CMAP)
+        colorbar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
+        if isinstance(norms[parameter], LogNorm):
+            ticks = _log_ticks(norms[parameter].vmin, norms[parameter].vmax)
+            colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+            colorbar.ax.xaxis.set_minor_locator(NullLocator())
+        colorbar.ax.tick_params(labelsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Figure 4: regression ratios
+# --------------------------------------------------------------------------
+
+
+def _fraction_label(value: float) -> str:
+    """``1/3`` for 0.333..., ``2`` for 2.0, else ``%g``."""
+    if value < 1:
+        inverse = 1 / value
+        if np.isclose(inverse, round(inverse)):
+            return f"1/{round(inverse)}"
+    elif np.isclose(value, round(value)):
+        return f"{round(value)}"
+    return f"{value:g}"
+
+
+def ratio_ticks(ylim: tuple[float, float]) -> tuple[np.ndarray, list[str]]:
+    """Ticks of the ratio axis: simple fractions within the limits.
+
+    Parameters
+    ----------
+    ylim : (float, float)
+        Positive axis limits.
+
+    Returns
+    -------
+    ticks : np.ndarray [shape=(n_ticks,)]
+    labels : list of str
+        E.g. ``["1/3", "1/2", "1", "2", "3"]`` for ``(1/3, 3)``.
+    """
+    candidates = np.array([1 / 10, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4, 5, 10], dtype=float)
+    low, high = ylim
+    ticks = candidates[(candidates >= low * (1 - 1e-9)) & (candidates <= high * (1 + 1e-9))]
+    return ticks, [_fraction_label(t) for t in ticks]
+
+
+def clipped_fractions(ratios: pd.DataFrame, ylim: tuple[float, float] = (1 / 3, 3)) -> pd.DataFrame:
+    """Count ratios that fall outside the displayed range.
+
+    Parameters
+    ----------
+    ratios : pandas.DataFrame
+        Tidy table with columns ``model``, ``parameter``, ``ratio``.
+    ylim : (float, float)
+        Displayed range; values below ``ylim[0]`` (including zero and
+        negative ratios, which a log axis cannot show) or above
+        ``ylim[1]`` are clipped to the border.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        One row per (model, parameter) in order of first appearance, with
+        columns ``n`` (rows), ``n_nan`` (undefined ratios), ``n_below``,
+        ``n_above`` and ``fraction_clipped`` = ``(n_below + n_above) /
+        (n - n_nan)``, NaN when no ratio is defined.
+    """
+    _require_columns(ratios, ("model", "parameter", "ratio"), "ratios")
+    low, high = ylim
+    value = pd.to_numeric(ratios["ratio"], errors="coerce").astype(float)
+    frame = pd.DataFrame(
+        {
+            "model": ratios["model"].to_numpy(),
+            "parameter": ratios["parameter"].to_numpy(),
+            "n": 1,
+            "n_nan": value.isna().to_numpy().astype(int),
+            "n_below": (value < low).to_numpy().astype(int),
+            "n_above": (value > high).to_numpy().astype(int),
+        }
+    )
+    counts = frame.groupby(["model", "parameter"], sort=False, as_index=False).sum()
+    defined = counts["n"] - counts["n_nan"]
+    clipped = (counts["n_below"] + counts["n_above"]).astype(float)
+    counts["fraction_clipped"] = np.where(defined > 0, clipped / defined.where(defined > 0, 1), np.nan)
+    return counts
+
+
+def _annotation(row: pd.Series | None) -> str:
+    """Short per-model note: clipped share and undefined count."""
+    if row is None or row["n"] == 0:
+        return "no data"
+    parts = []
+    if row["n"] == row["n_nan"]:
+        return f"all {row['n']} NaN"
+    parts.append(f"{100 * row['fraction_clipped']:.0f}% clipped")
+    if row["n_nan"]:
+        parts.append(f"{row['n_nan']} NaN")
+    return ", ".join(parts)
+
+
+def plot_regression_ratios(
+    ratios: pd.DataFrame,
+    parameters: Sequence[str] = ("f1", "alpha", "r"),
+    ylim: tuple[float, float] = (1 / 3, 3),
+    unavailable: Mapping[str, str] | None = None,
+) -> Figure:
+    """Distributions of the K-NN regression ratio per model (Fig. 4).
+
+    One panel per parameter; models run down the vertical axis (first at
+    the top), the ratio estimated/true runs along a horizontal log axis
+    limited to ``ylim`` with a dashed line at 1. Each model shows a
+    jittered strip of ratios under a box plot whose statistics are
+    computed in log space. Values outside ``ylim`` are drawn on the
+    border, and the right-hand axis of every panel reports per model
+    the share of defined ratios clipped and the count of NaN ratios.
+
+    Parameters
+    ----------
+    ratios : pandas.DataFrame
+        Tidy table with columns ``model``, ``parameter``, ``ratio``, one
+        row per sound × model × parameter. NaN ratios (e.g. true value
+        0) are dropped from the plot and counted.
+    parameters : sequence of str
+        Parameters to plot, one panel each, in this order.
+    ylim : (float, float)
+        Positive limits of the ratio axis.
+    unavailable : dict {str: str} or None
+        Model id -> reason; listed after the others and marked
+        "unavailable" in every panel.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The ratio axes are labelled ``"ratio:<parameter>"``.
+
+    Raises
+    ------
+    DataError
+        If a column of ``ratios`` is missing.
+    ConfigError
+        If ``ylim`` is not ``0 < low < 1 < high`` or ``parameters`` is empty.
+    """
+    low, high = ylim
+    if not 0 < low < 1 < high:
+        raise ConfigError(f"ylim must satisfy 0 < low < 1 < high, got {ylim}")
+    parameters = list(parameters)
+    if not parameters:
+        raise ConfigError("parameters is empty: nothing to plot")
+    unavailable = dict(unavailable or {})
+    counts = clipped_fractions(ratios, ylim)
+    value = pd.to_numeric(ratios["ratio"], errors="coerce").astype(float)
+
+    models = [m for m in pd.unique(ratios["model"]) if m not in unavailable]
+    models += list(unavailable)
+    n_models = max(len(models), 1)
+    positions = np.arange(len(models))
+    ticks, tick_labels = ratio_ticks(ylim)
+    rng = np.random.default_rng(0)  # fixed jitter: reproducible figures
+
+    fig = Figure(
+        figsize=(4.0 * len(parameters) + 1.5, 0.42 * n_models + 1.3),
+        layout="constrained",
+    )
+    axes = fig.subplots(1, len(parameters), sharey=True, squeeze=False)[0]
+    for ax, parameter in zip(axes, parameters):
+        ax.set_label(f"ratio:{parameter}")
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(ticks, tick_labels)
+        ax.axvline(1.0, color="0.3", ls="--", lw=0.8, zorder=1)
+        ax.set_title(parameter_label(parameter))
+        ax.set_xlabel("estimated / true")
+        ax.grid(axis="y", color="0.92", lw=0.6)
+
+        notes = []
+        for y, model in zip(positions, models):
+            if model in unavailable:
+                ax.text(
+                    1.0,
+                    y,
+                    "unavailable",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="0.45",
+                    style="italic",
+                    bbox=dict(fc="white", ec="none", pad=1),
+                )
+                notes.append("unavailable")
+                continue
+            mask = (ratios["model"] == model) & (ratios["parameter"] == parameter)
+            row = counts[(counts["model"] == model) & (counts["parameter"] == parameter)]
+            notes.append(_annotation(row.iloc[0] if len(row) else None))
+            values = value[mask].dropna().to_numpy()
+            if len(values) == 0:
+                continue
+            # Clipping keeps every order statistic inside the view exact.
+            shown = np.clip(values, low, high)
+            jitter = rng.uniform(-0.28, 0.28, size=len(shown))
+            ax.scatter(
+                shown,
+                y + jitter,
+                s=3,
+                color="tab:blue",
+                alpha=0.35,
+                linewidths=0,
+                zorder=2,
+                clip_on=False,
+                rasterized=True,
+            )
+            stats = cbook.boxplot_stats(np.log(shown), whis=1.5)
+            for stat in stats:
+                for key in ("med", "q1", "q3", "whislo", "whishi", "mean"):
+                    stat[key] = float(np.exp(stat[key]))
+                stat["fliers"] = np.exp(stat["fliers"])
+            ax.bxp(
+                stats,
+                positions=[y],
+                widths=0.55,
+                orientation="horizontal",
+                showfliers=False,
+                manage_ticks=False,
+                patch_artist=True,
+                boxprops=dict(facecolor="none", edgecolor="k", lw=1),
+                medianprops=dict(color="tab:red", lw=1.5),
+                whiskerprops=dict(lw=0.9),
+                capprops=dict(lw=0.9),
+                zorder=3,
+            )
+        notes_axis = ax.secondary_yaxis("right")
+        notes_axis.set_yticks(positions, notes)
+        notes_axis.tick_params(labelsize=7, length=0)
+        notes_axis.set_label(f"notes:{parameter}")
+
+    axes[0].set_yticks(positions, models)
+    axes[0].set_ylim(n_models - 0.5, -0.5)  # first model on top
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, paths: str | os.PathLike | Iterable[str | os.PathLike]) -> None:
+    """Write a figure to one or several files, atomically.
+
+    Each file is first written to a hidden temporary file with the same
+    suffix in the destination directory, then renamed over the target,
+    so an interrupted job never leaves a truncated figure behind.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    paths : path or iterable of paths
+        Destinations; the suffix (``.png``, ``.pdf`` or ``.svg``) sets the
+        format. PNG is rendered at 150 dpi. Parent directories are
+        created.
+
+    Raises
+    ------
+    ConfigError
+        If a suffix is not supported (checked before anything is written).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if path.suffix.lower() not in _SAVE_FORMATS:
+            raise ConfigError(
+                f"cannot save figure to {path}: suffix must be one of" f" {sorted(_SAVE_FORMATS)}"
+            )
+    for path in paths:
+        fmt = _SAVE_FORMATS[path.suffix.lower()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.name}.", dir=path.parent)
+        os.close(handle)
+        try:
+            # No creation date: identical inputs give identical PDFs.
+            metadata = {"CreationDate": None} if fmt == "pdf" else None
+            fig.savefig(tmp, format=fmt, dpi=_SAVE_DPI, metadata=metadata)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would survive the rename
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise

@@ -1,0 +1,167 @@
+"""Reading and writing GEAR's files, atomically and with checks.
+
+Every writer goes through :func:`atomic_path`: the file is written under a
+temporary name in the same directory and renamed into place, so a job
+killed mid-write never leaves a half-written output behind.
+"""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile
+
+from gear.errors import DataError
+
+__all__ = [
+    "atomic_path",
+    "save_array",
+    "load_array",
+    "save_table",
+    "load_params",
+    "write_audio",
+    "read_audio",
+]
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path that replaces ``path`` when the block succeeds.
+
+    Parameters
+    ----------
+    path : str or Path
+        Final destination; its parent directories are created.
+
+    Yields
+    ------
+    tmp_path : Path
+        Where to write. Removed if the block raises.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp_path = Path(tmp_name)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def save_array(path, array):
+    """Save an array as ``.npy``, atomically."""
+    with atomic_path(path) as tmp:
+        np.save(tmp, array)
+
+
+def load_array(path, ndim=2):
+    """Load a ``.npy`` array and check its rank.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable or of another rank.
+    """
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(f"{path}: cannot read array ({error})") from error
+    if array.ndim != ndim:
+        raise DataError(f"{path}: expected a {ndim}-D array, got shape {array.shape}")
+    return array
+
+
+def save_table(path, table):
+    """Save a DataFrame as CSV without its index, atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def load_params(path):
+    """Load a dataset's ``params.csv``.
+
+    Returns
+    -------
+    params : pd.DataFrame
+        ``sound_id`` (str) then one float column per synthesis parameter.
+    """
+    try:
+        params = pd.read_csv(path, dtype={"sound_id": str})
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path}: cannot read parameter table ({error})") from error
+    if "sound_id" not in params.columns or params.shape[1] < 2:
+        raise DataError(f"{path}: expected columns sound_id then parameters, got {list(params.columns)}")
+    if params["sound_id"].duplicated().any():
+        raise DataError(f"{path}: duplicated sound_id values")
+    return params
+
+
+def write_audio(directory, ids, audio, sample_rate):
+    """Write one float32 WAV file per sound, each atomically.
+
+    Parameters
+    ----------
+    directory : str or Path
+    ids : sequence of str [length=n_sounds]
+        File stems.
+    audio : np.ndarray [shape=(n_sounds, n_samples)]
+    sample_rate : int
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for sound_id, sound in zip(ids, audio, strict=True):
+        with atomic_path(directory / f"{sound_id}.wav") as tmp:
+            soundfile.write(tmp, sound.astype(np.float32), sample_rate, subtype="FLOAT", format="WAV")
+
+
+def read_audio(directory, ids):
+    """Read the WAV files of a dataset into one array.
+
+    Parameters
+    ----------
+    directory : str or Path
+    ids : sequence of str [length=n_sounds]
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(n_sounds, n_samples)], float32
+    sample_rate : int
+
+    Raises
+    ------
+    DataError
+        If a file is missing, corrupted or truncated, or if the files do not
+        all share one length and one sample rate.
+    """
+    directory = Path(directory)
+    audio, sample_rate = None, None
+    for row, sound_id in enumerate(ids):
+        path = directory / f"{sound_id}.wav"
+        try:
+            with soundfile.SoundFile(path) as file:
+                declared = file.frames
+                sound = file.read(dtype="float32", always_2d=True)
+                rate = file.samplerate
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+            raise DataError(f"{path}: cannot read audio ({error})") from error
+        if sound.shape[0] != declared:
+            raise DataError(f"{path}: truncated ({sound.shape[0]} of {declared} frames)")
+        if sound.shape[1] != 1:
+            raise DataError(f"{path}: expected mono audio, got {sound.shape[1]} channels")
+        if audio is None:
+            audio = np.empty((len(ids), sound.shape[0]), dtype=np.float32)
+            sample_rate = rate
+        if sound.shape[0] != audio.shape[1] or rate != sample_rate:
+            raise DataError(
+                f"{path}: {sound.shape[0]} samples at {rate} Hz, but the dataset's first sound has "
+                f"{audio.shape[1]} samples at {sample_rate} Hz (truncated or foreign file?)"
+            )
+        audio[row] = sound[:, 0]
+    if audio is None:
+        raise DataError(f"{directory}: no sounds to read")
+    return audio, sample_rate

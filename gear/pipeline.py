@@ -1,0 +1,215 @@
+"""One function per workflow stage, from file paths to file paths.
+
+The Snakemake scripts under ``scripts/`` call these and nothing else, so
+every stage can be run and tested without Snakemake. Each function reads
+its inputs, calls the numerical code of its stage and writes its outputs
+atomically.
+"""
+
+import json
+import logging
+import resource
+import time
+
+import numpy as np
+import pandas as pd
+
+from gear import hear
+from gear.datasets import PARAMETERS, make_dataset
+from gear.errors import DataError
+from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
+from gear.manifold import isomap
+from gear.regression import knn_regression, summarize
+
+__all__ = [
+    "synthesize",
+    "embed",
+    "reduce_isomap",
+    "regress",
+    "summarize_regressions",
+    "draw_sound_grid",
+    "draw_isomap",
+    "draw_regression",
+    "save_json",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def save_json(path, data):
+    """Write a JSON file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def synthesize(spec, params_path, audio_dir):
+    """Synthesize a dataset; write ``params.csv`` and one WAV per sound.
+
+    Parameters
+    ----------
+    spec : dict
+        Validated entry of ``config["datasets"]``.
+    params_path : str or Path
+    audio_dir : str or Path
+    """
+    start = time.perf_counter()
+    dataset = make_dataset(spec)
+    logger.info("synthesized %d sounds of %d samples in %.2f s", *dataset.audio.shape, time.perf_counter() - start)
+    write_audio(audio_dir, dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
+    save_table(params_path, dataset.params)
+    logger.info("wrote %s and %s in %.2f s", params_path, audio_dir, time.perf_counter() - start)
+
+
+def embed(
+    params_path,
+    audio_dir,
+    embedding_path,
+    stats_path,
+    *,
+    model_id,
+    module_name,
+    weights=None,
+    batch_size=64,
+    resample=True,
+):
+    """Scene embeddings of every sound of a dataset by one HEAR model.
+
+    Parameters
+    ----------
+    params_path, audio_dir : str or Path
+        The dataset.
+    embedding_path : str or Path
+        Output ``.npy``, float32 (n_sounds, dim), rows in ``params.csv`` order.
+    stats_path : str or Path
+        Output JSON: time, throughput, peak memory, sample rates.
+    model_id, module_name : str
+    weights : str or None
+    batch_size : int
+    resample : bool
+        Resample from the files' rate to the model's (``harmonic``); if
+        False, the samples are read at the model's rate (``gear2023``).
+    """
+    params = load_params(params_path)
+    audio, file_rate = read_audio(audio_dir, params["sound_id"])
+    module = hear.load_hear_module(module_name)
+    model = hear.load_model(module, weights, model_id=model_id)
+    model_rate = int(model.sample_rate)
+    if resample and file_rate != model_rate:
+        logger.info("resampling %d sounds from %d Hz to %d Hz", len(audio), file_rate, model_rate)
+        audio = hear.resample_audio(audio, file_rate, model_rate)
+    start = time.perf_counter()
+    embeddings = hear.embed_scenes(
+        module, model, audio, batch_size=batch_size, model_id=model_id, sound_ids=list(params["sound_id"])
+    )
+    seconds = time.perf_counter() - start
+    save_array(embedding_path, embeddings.astype(np.float32))
+    stats = {
+        "model": model_id,
+        "module": module_name,
+        "n_sounds": int(embeddings.shape[0]),
+        "dim": int(embeddings.shape[1]),
+        "file_sample_rate": int(file_rate),
+        "model_sample_rate": model_rate,
+        "resampled": bool(resample and file_rate != model_rate),
+        "samples_per_sound": int(audio.shape[1]),
+        "batch_size": int(batch_size),
+        "seconds": seconds,
+        "sounds_per_second": embeddings.shape[0] / seconds if seconds > 0 else None,
+        # ru_maxrss is in KiB on Linux: the whole job's peak, loading included.
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    save_json(stats_path, stats)
+    logger.info("%s: %d x %d embeddings in %.1f s", model_id, *embeddings.shape, seconds)
+
+
+def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors, n_components, disconnected):
+    """Isomap coordinates of one embedding set, with graph diagnostics."""
+    embeddings = load_array(embedding_path)
+    result = isomap(embeddings, n_neighbors, n_components, disconnected=disconnected)
+    save_array(coordinates_path, result.coordinates)
+    save_json(summary_path, {"n_neighbors": n_neighbors, **result.summary()})
+
+
+def regress(embedding_path, params_path, table_path, *, n_neighbors, leave_one_out):
+    """The paper's K-NN regression for one model: one row per sound."""
+    embeddings = load_array(embedding_path)
+    params = load_params(params_path)
+    table = knn_regression(embeddings, params, PARAMETERS, n_neighbors, include_self=not leave_one_out)
+    save_table(table_path, table)
+
+
+def summarize_regressions(table_paths, summary_path):
+    """Median and spread of the regression ratios, per model and parameter.
+
+    Parameters
+    ----------
+    table_paths : dict
+        Model id -> per-sound regression CSV.
+    summary_path : str or Path
+    """
+    summaries = []
+    for model_id, path in table_paths.items():
+        summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), PARAMETERS)
+        summary.insert(0, "model", model_id)
+        summaries.append(summary)
+    save_table(summary_path, pd.concat(summaries, ignore_index=True))
+
+
+def _figure_paths(paths):
+    return [str(path) for path in paths]
+
+
+# The drawing stages import gear.figures (matplotlib) inside the function:
+# embedding jobs run in model environments that need not have matplotlib.
+
+
+def draw_sound_grid(params_path, audio_dir, figure_paths, *, physical_units, n_rows, n_cols):
+    """Figure 2: a grid of sounds, r across columns and alpha down rows."""
+    from gear import figures
+
+    params = load_params(params_path)
+    # Read only the sounds shown (-1 marks an empty cell of the grid).
+    rows = figures.select_grid_sounds(params, n_rows, n_cols).ravel()
+    chosen = params.iloc[np.sort(rows[rows >= 0])].reset_index(drop=True)
+    audio, sample_rate = read_audio(audio_dir, chosen["sound_id"])
+    figure = figures.plot_sound_grid(
+        audio, chosen, sample_rate=sample_rate if physical_units else None, n_rows=n_rows, n_cols=n_cols
+    )
+    figures.save_figure(figure, _figure_paths(figure_paths))
+
+
+def draw_isomap(coordinate_paths, summary_paths, params_path, figure_paths, *, labels, point_size):
+    """Figure 3: 3-D Isomap scatter plots, one row per model."""
+    from gear import figures
+
+    params = load_params(params_path)
+    coordinates = {}
+    for model_id, path in coordinate_paths.items():
+        with open(summary_paths[model_id]) as file:
+            n_graph_components = json.load(file)["n_graph_components"]
+        label = labels.get(model_id, model_id)
+        if n_graph_components > 1:
+            label = f"{label}\n(K-NN graph: {n_graph_components} components, joined)"
+        coords = load_array(path)
+        if coords.shape[0] != len(params):
+            raise DataError(f"{path}: {coords.shape[0]} points but {len(params)} sounds in {params_path}")
+        coordinates[label] = coords
+    figure = figures.plot_isomap_grid(coordinates, params, PARAMETERS, point_size=point_size)
+    figures.save_figure(figure, _figure_paths(figure_paths))
+
+
+def draw_regression(table_paths, figure_paths, *, labels):
+    """Figure 4: distribution of the K-NN regression ratio per model."""
+    from gear import figures
+
+    frames = []
+    for model_id, path in table_paths.items():
+        table = pd.read_csv(path, dtype={"sound_id": str})
+        for name in PARAMETERS:
+            frames.append(
+                pd.DataFrame(
+                    {"model": labels.get(model_id, model_id), "parameter": name, "ratio": table[f"{name}_ratio"]}
+                )
+            )
+    figure = figures.plot_regression_ratios(pd.concat(frames, ignore_index=True), PARAMETERS)
+    figures.save_figure(figure, _figure_paths(figure_paths))

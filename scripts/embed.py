@@ -1,0 +1,21 @@
+"""Snakemake glue: embed one dataset with one model (see gear.pipeline.embed)."""
+
+import torch
+
+from gear.logs import log_to_file
+from gear.pipeline import embed
+
+log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+model = snakemake.params.model
+embed(
+    snakemake.input.params,
+    snakemake.input.audio,
+    snakemake.output.embeddings,
+    snakemake.output.stats,
+    model_id=snakemake.wildcards.model,
+    module_name=model["module"],
+    weights=model["weights"],
+    batch_size=model["batch_size"],
+    resample=snakemake.params.resample,
+)

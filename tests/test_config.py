@@ -1,0 +1,76 @@
+"""Configuration: the default config is valid; typos and bad values fail in one line."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gear.config import load_config, validate_config
+from gear.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def config():
+    with open(ROOT / "config.yaml") as file:
+        return yaml.safe_load(file)
+
+
+def test_default_config_is_valid_and_gets_defaults():
+    config = load_config(ROOT / "config.yaml")
+    assert config["isomap"] == {"n_neighbors": 100, "n_components": 3, "disconnected": "join"}
+    assert config["regression"] == {"n_neighbors": 40, "leave_one_out": False}
+    assert config["models"]["crepe"]["batch_size"] == 64
+    assert config["datasets"]["harmonic"]["peak"] == 0.9
+    assert config["datasets"]["gear2023"] == {"kind": "gear2023"}
+
+
+def test_test_config_is_valid():
+    load_config(ROOT / "tests" / "config" / "config.yaml")
+
+
+def set_key(path, value):
+    def change(config):
+        *parents, last = path
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (set_key(["modles"], {}), r"\(top level\): .*'modles' was unexpected"),
+        (set_key(["isomap", "n_neighbours"], 10), r"isomap: .*'n_neighbours' was unexpected"),
+        (set_key(["models", "base", "modul"], "x"), r"models.base: .*'modul' was unexpected"),
+        (set_key(["datasets", "gear2023", "duration"], 2), r"datasets.gear2023: .*'duration' was unexpected"),
+        (set_key(["isomap", "n_neighbors"], "ten"), r"isomap.n_neighbors: 'ten' is not of type 'integer'"),
+        (set_key(["regression", "n_neighbors"], 0), r"regression.n_neighbors: 0 is less than the minimum"),
+        (set_key(["datasets", "harmonic", "f1", "num"], 0), r"datasets.harmonic.f1.num: 0 is less than"),
+        (set_key(["datasets", "harmonic", "alpha", "min"], 5), r"datasets.harmonic.alpha: range \[5, 2.0\]"),
+        (set_key(["datasets", "harmonic", "f1", "max"], 9000), r"datasets.harmonic.f1.max: .*Nyquist"),
+        (set_key(["datasets", "harmonic", "kind"], "harmonik"), r"datasets.harmonic.kind: 'harmonik' is not one"),
+        (set_key(["datasets", "bad id"], {"kind": "gear2023"}), r"datasets: 'bad id' does not match"),
+        (set_key(["models", "base", "env"], "envs/missing.yaml"), r"models.base.env: no such environment file"),
+        (set_key(["models", "base", "module"], "not a module"), r"models.base.module: 'not a module' does not"),
+        (set_key(["datasets"], {}), r"datasets: \{\} should be non-empty"),
+    ],
+)
+def test_bad_values_give_one_line_errors_naming_the_key(config, change, message):
+    config = copy.deepcopy(config)
+    change(config)
+    with pytest.raises(ConfigError, match=message) as error:
+        validate_config(config, root=ROOT)
+    assert "\n" not in str(error.value)
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("datasets: [unclosed")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(path)

@@ -1,0 +1,131 @@
+"""Datasets: gear2023 replicates the published code; harmonic is physical."""
+
+import numpy as np
+import pytest
+
+from gear.datasets import gear2023, harmonic, make_dataset, parameter_values, sound_ids
+from gear.errors import ConfigError
+
+
+def published_generate_x(t, f1, alpha, r, T=1024):
+    """The published code's per-sound synthesis, transcribed loop for loop."""
+    N = int(T / (2 * f1)) - 1
+    a = np.array([(1 + np.power(-1, n) * r) / (np.power(n, alpha)) for n in range(1, N + 1)])[:, np.newaxis]
+    cosines = np.array([np.cos(2 * np.pi * n * f1 * t) for n in range(1, N + 1)])
+    window = np.hanning(T)[np.newaxis, :]
+    return np.sum(a * cosines * window, axis=0)
+
+
+@pytest.fixture(scope="module")
+def published():
+    """The published dataset: nested alpha/r loops, global legacy RNG, MaxAbsScaler."""
+    T = 1024
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        theta, X = [], []
+        for alpha in np.arange(1, 3, (3 - 1) / 50):
+            for r in np.arange(1, 2, (2 - 1) / 50):
+                f1 = np.random.choice(range(12, 24), 1)[0]
+                theta.append([f1, alpha, r])
+                X.append(published_generate_x(np.arange(T) / T, f1, alpha, r, T))
+    finally:
+        np.random.set_state(state)
+    X = np.array(X)
+    X = X / np.where(np.abs(X).max(axis=0) == 0, 1, np.abs(X).max(axis=0))  # MaxAbsScaler per column
+    return np.array(theta), X
+
+
+@pytest.fixture(scope="module")
+def ours():
+    return gear2023()
+
+
+def test_gear2023_parameters_match_published(ours, published):
+    theta, _ = published
+    assert ours.audio.shape == (2500, 1024)
+    assert list(ours.params.columns) == ["sound_id", "f1", "alpha", "r"]
+    np.testing.assert_array_equal(ours.params[["f1", "alpha", "r"]].to_numpy(), theta)
+    assert set(ours.params["f1"]) == set(range(12, 24))
+
+
+def test_gear2023_audio_matches_published_to_float_precision(ours, published):
+    _, X = published
+    np.testing.assert_allclose(ours.audio, X.astype(np.float32), rtol=0, atol=1e-6)
+    assert ours.audio.dtype == np.float32
+    assert ours.resample_to_model_rate is False
+
+
+def test_gear2023_scaling_is_per_time_sample(ours):
+    # MaxAbsScaler: every time sample (column) peaks at 1 across sounds,
+    # except the window's zero end points.
+    column_peaks = np.abs(ours.audio).max(axis=0)
+    np.testing.assert_allclose(column_peaks[1:-1], 1, atol=1e-6)
+    assert column_peaks[0] == column_peaks[-1] == 0
+
+
+def test_gear2023_does_not_touch_global_rng():
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    gear2023()
+    assert np.random.random() == expected
+
+
+def grid(low, high, num, scale="linear"):
+    return {"min": low, "max": high, "num": num, "scale": scale}
+
+
+def test_harmonic_grid_and_physical_frequencies():
+    dataset = harmonic(grid(100, 400, 3, "log"), grid(0, 2, 4), grid(0, 1, 5), sample_rate=8000, duration=0.5)
+    params = dataset.params
+    assert dataset.audio.shape == (3 * 4 * 5, 4000)
+    np.testing.assert_allclose(sorted(set(params["f1"])), [100, 200, 400])
+    np.testing.assert_allclose(np.abs(dataset.audio).max(axis=1), 0.9, rtol=1e-6)
+    # The strongest partial of a flat spectrum (alpha = 0, r = 0) is at f1
+    # or one of its harmonics, and nothing sits above Nyquist by design.
+    row = params.index[(params["f1"] == 400) & (params["alpha"] == 0) & (params["r"] == 0)][0]
+    spectrum = np.abs(np.fft.rfft(dataset.audio[row]))
+    frequencies = np.fft.rfftfreq(4000, 1 / 8000)
+    peaks = frequencies[spectrum > 0.5 * spectrum.max()]
+    np.testing.assert_allclose(peaks / 400, np.round(peaks / 400), atol=0.01)
+    assert peaks.max() < 4000
+
+
+def test_harmonic_random_f1_is_seeded():
+    args = (grid(100, 800, 4, "log"), grid(0, 2, 5), grid(0, 1, 5))
+    first = harmonic(*args, f1_sampling="random", seed=3, duration=0.1)
+    again = harmonic(*args, f1_sampling="random", seed=3, duration=0.1)
+    other = harmonic(*args, f1_sampling="random", seed=4, duration=0.1)
+    assert len(first.params) == 25
+    np.testing.assert_array_equal(first.audio, again.audio)
+    assert not np.array_equal(first.params["f1"], other.params["f1"])
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (grid(2, 1, 3), "empty or inverted"),
+        (grid(1, 1, 3), "empty or inverted"),
+        (grid(0, 1, 3, "log"), "log scale needs min > 0"),
+        (grid(0, 1, 0), "at least 1"),
+    ],
+)
+def test_parameter_values_rejects_bad_ranges(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        parameter_values(spec, "alpha")
+
+
+def test_harmonic_rejects_f1_above_nyquist():
+    with pytest.raises(ConfigError, match="Nyquist"):
+        harmonic(grid(100, 5000, 2), grid(0, 1, 2), grid(0, 1, 2), sample_rate=8000)
+
+
+def test_make_dataset_rejects_options_on_gear2023():
+    with pytest.raises(ConfigError, match="gear2023 takes no options"):
+        make_dataset({"kind": "gear2023", "duration": 2})
+
+
+def test_sound_ids_sort_like_integers():
+    ids = sound_ids(123456)
+    assert ids[:2] == ["000000", "000001"] and sorted(ids) == ids

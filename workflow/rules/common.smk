@@ -1,0 +1,74 @@
+# Configuration checks, the lists that expand() uses, and input functions.
+# The logic lives in the gear package; this file only wires it in.
+
+from gear.config import validate_config
+from gear.errors import ConfigError
+
+try:
+    validate_config(config, root=workflow.basedir)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+DATASETS = list(config["datasets"])
+MODELS = list(config["models"])
+EXTRA_FORMATS = config["figures"]["extra_formats"]
+LABELS = {
+    model_id: spec.get("label", model_id) for model_id, spec in config["models"].items()
+}
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    model="|".join(MODELS),
+
+
+def model_env(wildcards):
+    """Conda environment file of the model's family."""
+    return workflow.source_path(f"../../{config['models'][wildcards.model]['env']}")
+
+
+def model_spec(wildcards):
+    """The model's configuration entry."""
+    return config["models"][wildcards.model]
+
+
+def dataset_spec(wildcards):
+    """The dataset's configuration entry."""
+    return config["datasets"][wildcards.dataset]
+
+
+def resamples(wildcards):
+    """gear2023 sounds go to every model unresampled (as published)."""
+    return config["datasets"][wildcards.dataset]["kind"] != "gear2023"
+
+
+def extra_figures(name):
+    """A figure's files in the extra formats, under results/figures/{dataset}/."""
+    return expand(f"results/figures/{{{{dataset}}}}/{name}.{{ext}}", ext=EXTRA_FORMATS)
+
+
+def per_model(pattern, key="{model}"):
+    """Input function: a mapping key (from the model id) -> path, per dataset."""
+
+    def inputs(wildcards):
+        return {
+            key.format(model=model): pattern.format(
+                dataset=wildcards.dataset, model=model
+            )
+            for model in MODELS
+        }
+
+    return inputs
+
+
+def all_outputs():
+    """Every final output of the configured datasets and models."""
+    return [
+        *expand("results/regression/{dataset}/summary.csv", dataset=DATASETS),
+        *expand(
+            "results/figures/{dataset}/{name}.{ext}",
+            dataset=DATASETS,
+            name=["figure2_sounds", "figure3_isomap", "figure4_regression"],
+            ext=["png", *EXTRA_FORMATS],
+        ),
+    ]
