@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, pip):
+#     make run    create .venv, install GEAR, regenerate every result
+#     make test   create .venv, install GEAR, run the test suite (pytest)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 8
+
+.PHONY: env run test lint report clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+run: env
+	$(BIN)/snakemake --cores $(CORES)
+
+test: env
+	$(BIN)/python -m pytest
+
+lint: env
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/
+
+report: env
+	$(BIN)/snakemake --report report.html
+
+clean:
+	rm -rf results logs report.html .snakemake

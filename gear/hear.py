@@ -1,0 +1,291 @@
+"""Loading HEAR 2021 modules and extracting scene embeddings in batches.
+
+Any importable module that implements the HEAR 2021 API can be evaluated:
+it must define ``load_model``, ``get_scene_embeddings`` and
+``get_timestamp_embeddings``, and its model object must carry integer
+``sample_rate`` and ``scene_embedding_size`` attributes. GEAR's own
+wrappers live in :mod:`gear.models`; third-party modules (``hearbaseline``,
+``openl3``, ...) are named the same way in ``config.yaml``.
+
+Every failure is raised as :class:`~gear.errors.ModelError` with a
+one-line message that names the module or model id, so that a failing
+Snakemake job says which model broke and why.
+"""
+
+import importlib
+import logging
+import numbers
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import soxr
+import torch
+from tqdm import tqdm
+
+from gear.errors import DataError, ModelError
+
+__all__ = [
+    "HEAR_FUNCTIONS",
+    "load_hear_module",
+    "load_model",
+    "embed_scenes",
+    "resample_audio",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Functions every HEAR 2021 module must define.
+HEAR_FUNCTIONS = ("load_model", "get_scene_embeddings", "get_timestamp_embeddings")
+
+# How many offending sound ids an error message lists before summarising.
+_MAX_LISTED_IDS = 10
+
+# Sounds per soxr call: soxr resamples all channels of a call together, so
+# chunking bounds its temporary buffers without changing any sample.
+_RESAMPLE_CHUNK = 256
+
+
+def _one_line(error):
+    """``Type: message`` of an exception, on a single line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def load_hear_module(module_name: str) -> types.ModuleType:
+    """Import a HEAR 2021 module and check that it exposes the API.
+
+    Parameters
+    ----------
+    module_name : str
+        Dotted module name, e.g. ``"gear.models.base"`` or ``"hearbaseline.naive"``.
+
+    Returns
+    -------
+    module : types.ModuleType
+
+    Raises
+    ------
+    ModelError
+        If the module cannot be imported (the message carries the
+        underlying exception) or lacks any of :data:`HEAR_FUNCTIONS`.
+    """
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # a broken third-party module may raise anything on import
+        raise ModelError(f"cannot import HEAR module {module_name!r}: {_one_line(error)}") from error
+    missing = [name for name in HEAR_FUNCTIONS if not callable(getattr(module, name, None))]
+    if missing:
+        raise ModelError(
+            f"module {module_name!r} is not a HEAR 2021 module: missing {', '.join(missing)}"
+        )
+    return module
+
+
+def _label(module, model_id):
+    """Name used in messages: the model id, else the module name."""
+    return model_id or getattr(module, "__name__", repr(module))
+
+
+def load_model(module: types.ModuleType, weights: str | None = None, model_id: str = ""):
+    """Load the model of a HEAR module and check its required attributes.
+
+    Parameters
+    ----------
+    module : types.ModuleType
+        A module returned by :func:`load_hear_module`.
+    weights : str or None
+        Checkpoint path passed to ``module.load_model``; if empty or None,
+        ``module.load_model()`` is called without arguments.
+    model_id : str
+        Name of the model in the configuration, used in messages.
+
+    Returns
+    -------
+    model : object
+        Whatever the module returns; it has integer ``sample_rate`` and
+        ``scene_embedding_size`` attributes.
+
+    Raises
+    ------
+    ModelError
+        If the weights path does not exist, loading fails, or the model
+        lacks a valid ``sample_rate`` or ``scene_embedding_size``.
+    """
+    label = _label(module, model_id)
+    if weights:
+        if not Path(weights).exists():
+            raise ModelError(f"model {label!r}: weights file {str(weights)!r} does not exist")
+        load_args = (str(weights),)
+    else:
+        load_args = ()
+    try:
+        model = module.load_model(*load_args)
+    except Exception as error:
+        raise ModelError(f"model {label!r}: loading failed: {_one_line(error)}") from error
+    for attribute in ("sample_rate", "scene_embedding_size"):
+        value = getattr(model, attribute, None)
+        # bool is an Integral, but True is no sample rate.
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+            raise ModelError(
+                f"model {label!r}: the loaded model needs a positive int attribute "
+                f"{attribute!r}, got {value!r}"
+            )
+    logger.info(
+        "model %s loaded: %d Hz, scene embeddings of dimension %d",
+        label,
+        model.sample_rate,
+        model.scene_embedding_size,
+    )
+    return model
+
+
+def _to_numpy(output):
+    """Host NumPy copy of a torch, TensorFlow or NumPy embedding batch."""
+    if isinstance(output, torch.Tensor):
+        return output.detach().cpu().numpy()
+    # TensorFlow eager tensors implement __array__.
+    return np.asarray(output)
+
+
+def _describe_ids(ids):
+    """``a, b, ... (n sounds)`` with at most :data:`_MAX_LISTED_IDS` ids."""
+    shown = ", ".join(str(sound_id) for sound_id in ids[:_MAX_LISTED_IDS])
+    more = ", ..." if len(ids) > _MAX_LISTED_IDS else ""
+    return f"{shown}{more} ({len(ids)} sound{'s' if len(ids) != 1 else ''})"
+
+
+def embed_scenes(
+    module: types.ModuleType,
+    model,
+    audio: np.ndarray,
+    *,
+    batch_size: int = 64,
+    model_id: str = "",
+    sound_ids=None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Scene embeddings of many sounds, computed batch by batch.
+
+    Parameters
+    ----------
+    module : types.ModuleType
+        HEAR module, see :func:`load_hear_module`.
+    model : object
+        Model returned by :func:`load_model`.
+    audio : np.ndarray [shape=(n_sounds, n_samples)]
+        Mono audio at ``model.sample_rate``, converted to float32.
+    batch_size : int > 0
+        Sounds per call to ``module.get_scene_embeddings``.
+    model_id : str
+        Name of the model, used in messages and on the progress bar.
+    sound_ids : sequence of length n_sounds, optional
+        Names of the sounds for error messages; row indices if omitted.
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    embeddings : np.ndarray [shape=(n_sounds, model.scene_embedding_size), dtype=float32]
+
+    Raises
+    ------
+    DataError
+        If ``audio`` is not 2-D or ``sound_ids`` has the wrong length.
+    ModelError
+        If the module raises, returns a batch of the wrong shape, or
+        returns non-finite values (the message lists the sounds).
+    """
+    label = _label(module, model_id)
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if audio.ndim != 2:
+        raise DataError(f"model {label!r}: audio must be 2-D (n_sounds, n_samples), got shape {audio.shape}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    n_sounds = audio.shape[0]
+    if sound_ids is None:
+        sound_ids = list(range(n_sounds))
+    else:
+        sound_ids = list(sound_ids)
+        if len(sound_ids) != n_sounds:
+            raise DataError(f"model {label!r}: {len(sound_ids)} sound ids for {n_sounds} sounds")
+    dim = int(model.scene_embedding_size)
+    embeddings = np.empty((n_sounds, dim), dtype=np.float32)
+    non_finite = []
+    logger.info(
+        "model %s: embedding %d sounds of %d samples in batches of %d",
+        label,
+        n_sounds,
+        audio.shape[1],
+        batch_size,
+    )
+    # no_grad rather than inference_mode: inference tensors cannot be
+    # updated in place later, which breaks modules that cache tensors.
+    with torch.no_grad(), tqdm(
+        total=n_sounds, desc=label, unit="sound", file=sys.stderr, disable=not progress
+    ) as bar:
+        for start in range(0, n_sounds, batch_size):
+            stop = min(start + batch_size, n_sounds)
+            batch = torch.from_numpy(audio[start:stop])
+            try:
+                output = _to_numpy(module.get_scene_embeddings(batch, model))
+            except Exception as error:
+                raise ModelError(
+                    f"model {label!r}: get_scene_embeddings failed on sounds "
+                    f"{_describe_ids(sound_ids[start:stop])}: {_one_line(error)}"
+                ) from error
+            expected = (stop - start, dim)
+            if output.shape != expected:
+                raise ModelError(
+                    f"model {label!r}: get_scene_embeddings returned shape {output.shape}, "
+                    f"expected {expected} (n_sounds, scene_embedding_size)"
+                )
+            if not np.issubdtype(output.dtype, np.number):
+                raise ModelError(f"model {label!r}: get_scene_embeddings returned dtype {output.dtype}")
+            embeddings[start:stop] = output
+            bad_rows = ~np.isfinite(embeddings[start:stop]).all(axis=1)
+            if bad_rows.any():
+                bad = [sound_ids[start + i] for i in np.flatnonzero(bad_rows)]
+                logger.warning("model %s: non-finite embeddings for sounds %s", label, _describe_ids(bad))
+                non_finite.extend(bad)
+            bar.update(stop - start)
+    # Raised after the loop so the message counts every offending sound.
+    if non_finite:
+        raise ModelError(
+            f"model {label!r}: non-finite embedding values for sounds {_describe_ids(non_finite)}"
+        )
+    return embeddings
+
+
+def resample_audio(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample every sound of a batch with soxr (``"HQ"`` quality).
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n_sounds, n_samples)]
+    orig_sr, target_sr : int > 0
+        Sample rates in Hz.
+
+    Returns
+    -------
+    resampled : np.ndarray [shape=(n_sounds, n_samples'), dtype=float32]
+        ``n_samples'`` is about ``n_samples * target_sr / orig_sr``. The
+        input itself (as float32) when the rates are equal.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 2:
+        raise DataError(f"audio must be 2-D (n_sounds, n_samples), got shape {audio.shape}")
+    if orig_sr <= 0 or target_sr <= 0:
+        raise ValueError(f"sample rates must be positive, got {orig_sr} and {target_sr}")
+    if orig_sr == target_sr:
+        return audio
+    chunks = [
+        # soxr wants (frames, channels): each sound is one channel.
+        soxr.resample(audio[start : start + _RESAMPLE_CHUNK].T, orig_sr, target_sr, quality="HQ").T
+        for start in range(0, audio.shape[0], _RESAMPLE_CHUNK)
+    ]
+    if not chunks:
+        n_out = int(round(audio.shape[1] * target_sr / orig_sr))
+        return np.empty((0, n_out), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.float32)

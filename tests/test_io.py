@@ -1,0 +1,74 @@
+"""File I/O: atomic writes, lossless float32 WAV, clear errors on bad files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gear.errors import DataError
+from gear.io import atomic_path, load_array, load_params, read_audio, save_array, write_audio
+
+
+def test_wav_round_trip_is_lossless(tmp_path, rng):
+    audio = rng.uniform(-1, 1, (5, 333)).astype(np.float32)
+    ids = [f"{i:05d}" for i in range(5)]
+    write_audio(tmp_path, ids, audio, 22050)
+    again, rate = read_audio(tmp_path, ids)
+    assert rate == 22050 and again.dtype == np.float32
+    np.testing.assert_array_equal(again, audio)
+
+
+@pytest.fixture
+def dataset_dir(tmp_path, rng):
+    ids = [f"{i:05d}" for i in range(4)]
+    write_audio(tmp_path, ids, rng.uniform(-1, 1, (4, 1000)).astype(np.float32), 16000)
+    return tmp_path, ids
+
+
+def test_truncated_wav_is_named(dataset_dir):
+    directory, ids = dataset_dir
+    path = directory / "00002.wav"
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(DataError, match="00002.wav.*truncated"):
+        read_audio(directory, ids)
+
+
+def test_corrupted_wav_is_named(dataset_dir):
+    directory, ids = dataset_dir
+    (directory / "00001.wav").write_bytes(b"not a wav file at all" * 10)
+    with pytest.raises(DataError, match="00001.wav: cannot read audio"):
+        read_audio(directory, ids)
+
+
+def test_missing_wav_is_named(dataset_dir):
+    directory, ids = dataset_dir
+    (directory / "00003.wav").unlink()
+    with pytest.raises(DataError, match="00003.wav"):
+        read_audio(directory, ids)
+
+
+def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
+    target = tmp_path / "out.npy"
+    save_array(target, np.arange(3))
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
+    np.testing.assert_array_equal(np.load(target), np.arange(3))  # old content intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
+
+
+def test_load_array_checks_rank_and_corruption(tmp_path):
+    save_array(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(DataError, match="expected a 2-D array"):
+        load_array(tmp_path / "a.npy")
+    (tmp_path / "b.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(DataError, match="cannot read array"):
+        load_array(tmp_path / "b.npy")
+
+
+def test_load_params_rejects_duplicates_and_missing_ids(tmp_path):
+    pd.DataFrame({"sound_id": ["a", "a"], "f1": [1, 2]}).to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(DataError, match="duplicated sound_id"):
+        load_params(tmp_path / "dup.csv")
+    pd.DataFrame({"f1": [1, 2]}).to_csv(tmp_path / "noid.csv", index=False)
+    with pytest.raises(DataError, match="expected columns sound_id"):
+        load_params(tmp_path / "noid.csv")

@@ -1,0 +1,117 @@
+"""The workflow end to end on a tiny configuration, plus lint and format checks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_CONFIG = ROOT / "tests" / "config" / "config.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(*args, cwd=ROOT, timeout=900):
+    return subprocess.run(
+        [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Run the whole workflow once on the tiny config, in a scratch directory."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = snakemake("--cores", "2", "--configfile", str(TEST_CONFIG), "--directory", str(workdir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(TEST_CONFIG) as file:
+        config = yaml.safe_load(file)
+    return workdir / "results", config
+
+
+def test_dataset_outputs(run):
+    results, config = run
+    params = pd.read_csv(results / "datasets/tiny/params.csv", dtype={"sound_id": str})
+    assert list(params.columns) == ["sound_id", "f1", "alpha", "r"]
+    assert len(params) == 3 * 4 * 3
+    for sound_id in params["sound_id"]:
+        info = soundfile.info(results / f"datasets/tiny/audio/{sound_id}.wav")
+        assert info.subtype == "FLOAT" and info.samplerate == 16000 and info.frames == 4800
+
+
+@pytest.mark.parametrize("model, dim, rate", [("base", 4096, 44100), ("crepe", 2048, 16000)])
+def test_embedding_outputs(run, model, dim, rate):
+    results, _ = run
+    embeddings = np.load(results / f"embeddings/tiny/{model}.npy")
+    assert embeddings.dtype == np.float32 and embeddings.shape == (36, dim)
+    assert np.isfinite(embeddings).all()
+    stats = json.loads((results / f"embeddings/tiny/{model}.json").read_text())
+    assert stats["model_sample_rate"] == rate and stats["resampled"] is (rate != 16000)
+    assert stats["n_sounds"] == 36 and stats["seconds"] > 0
+
+
+@pytest.mark.parametrize("model", ["base", "crepe"])
+def test_isomap_and_regression_outputs(run, model):
+    results, _ = run
+    coordinates = np.load(results / f"isomap/tiny/{model}.npy")
+    assert coordinates.shape == (36, 3) and np.isfinite(coordinates).all()
+    summary = json.loads((results / f"isomap/tiny/{model}.json").read_text())
+    assert summary["n_neighbors"] == 8 and summary["n_graph_components"] >= 1
+    table = pd.read_csv(results / f"regression/tiny/{model}.csv", dtype={"sound_id": str})
+    assert len(table) == 36 and {"f1_ratio", "alpha_ratio", "r_ratio", "r_error"} <= set(table.columns)
+    # alpha = 0 and r = 0 occur in the grid: their ratios are undefined.
+    assert table["alpha_ratio"].isna().sum() == 9 and table["r_ratio"].isna().sum() == 12
+
+
+def test_summary_and_figures(run):
+    results, _ = run
+    summary = pd.read_csv(results / "regression/tiny/summary.csv")
+    assert sorted(summary["model"].unique()) == ["base", "crepe"]
+    assert len(summary) == 2 * 3
+    for name in ["figure2_sounds", "figure3_isomap", "figure4_regression"]:
+        assert (results / f"figures/tiny/{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (results / f"figures/tiny/{name}.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_rerun_has_nothing_to_do(run):
+    results, _ = run
+    dry = snakemake("-n", "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_lint_is_clean():
+    result = snakemake("--lint", "--configfile", str(TEST_CONFIG), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_typo_in_config_fails_before_any_job(tmp_path):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["isomap"]["n_neighbours"] = 8
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "--configfile", str(bad), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    assert "config: isomap: Additional properties are not allowed ('n_neighbours' was unexpected)" in (
+        result.stdout + result.stderr
+    )
+    assert not (tmp_path / "results").exists()
