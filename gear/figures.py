@@ -608,10 +608,10 @@ def _annotation(row: pd.Series | None) -> str:
         return "no data"
     parts = []
     if row["n"] == row["n_nan"]:
-        return f"all {row['n']} NaN"
+        return f"all {row['n']} undefined"
     parts.append(f"{100 * row['fraction_clipped']:.0f}% clipped")
     if row["n_nan"]:
-        parts.append(f"{row['n_nan']} NaN")
+        parts.append(f"{row['n_nan']} undefined")
     return ", ".join(parts)
 
 

@@ -233,8 +233,8 @@ def test_plot_regression_ratios_axes_and_annotations():
     notes = {
         p: [t.get_text() for t in axes[f"ratio:{p}"].child_axes[0].get_yticklabels()] for p in ("f1", "r")
     }
-    assert notes["f1"] == ["38% clipped, 1 NaN", "0% clipped", "unavailable"]
-    assert notes["r"] == ["50% clipped", "all 3 NaN", "unavailable"]
+    assert notes["f1"] == ["38% clipped, 1 undefined", "0% clipped", "unavailable"]
+    assert notes["r"] == ["50% clipped", "all 3 undefined", "unavailable"]
     assert any(t.get_text() == "unavailable" for t in axes["ratio:f1"].texts)
 
 
