@@ -1,7 +1,43 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_CONFIG = ROOT / "tests" / "config" / "config.yaml"
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(20231)
+
+
+def snakemake(*args, cwd=ROOT, timeout=900):
+    """Run Snakemake on GEAR's Snakefile in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def local_run(tmp_path_factory):
+    """The whole workflow, run once locally on the tiny config in a scratch directory.
+
+    Returns
+    -------
+    results : Path
+        The run's ``results/`` directory.
+    config : dict
+        The tiny config as written.
+    """
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = snakemake("--cores", "2", "--configfile", str(TEST_CONFIG), "--directory", str(workdir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir / "results", yaml.safe_load(TEST_CONFIG.read_text())

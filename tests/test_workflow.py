@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,32 +10,14 @@ import pytest
 import soundfile
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-TEST_CONFIG = ROOT / "tests" / "config" / "config.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from conftest import ROOT, TEST_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(*args, cwd=ROOT, timeout=900):
-    return subprocess.run(
-        [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """Run the whole workflow once on the tiny config, in a scratch directory."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    result = snakemake("--cores", "2", "--configfile", str(TEST_CONFIG), "--directory", str(workdir))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    with open(TEST_CONFIG) as file:
-        config = yaml.safe_load(file)
-    return workdir / "results", config
+def run(local_run):
+    return local_run
 
 
 def test_dataset_outputs(run):
