@@ -5,7 +5,7 @@
 #
 #   tests/slurm/cluster.sh install   apt-get install the packages
 #   tests/slurm/cluster.sh start     write slurm.conf, start the daemons, wait for an idle node
-#   tests/slurm/cluster.sh stop      stop the daemons this script started (by PID)
+#   tests/slurm/cluster.sh stop      stop the daemons that `start` started (by PID)
 set -euo pipefail
 
 STATE=${GEAR_SLURM_STATE:-/tmp/gear-slurm}
@@ -61,12 +61,19 @@ start() {
   fi
   mkdir -p /run/munge /var/log/munge /var/lib/munge
   chown munge:munge /run/munge /var/log/munge /var/lib/munge
+  # Only daemons started here are recorded, so `stop` leaves others alone.
   if ! pgrep -x munged >/dev/null; then
     runuser -u munge -- /usr/sbin/munged
-    pgrep -x munged >"$STATE/munged.pid"
+    pgrep -x munged >>"$STATE/started.pids"
   fi
-  pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
-  pgrep -x slurmd >/dev/null || /usr/sbin/slurmd -N localhost
+  if ! pgrep -x slurmctld >/dev/null; then
+    /usr/sbin/slurmctld
+    pgrep -x slurmctld >>"$STATE/started.pids"
+  fi
+  if ! pgrep -x slurmd >/dev/null; then
+    /usr/sbin/slurmd -N localhost
+    pgrep -x slurmd >>"$STATE/started.pids"
+  fi
   for _ in $(seq 60); do
     if sinfo -h -o %t 2>/dev/null | grep -qx idle; then
       echo "SLURM is up: $(sinfo -h -o '%P %D %t %c CPUs')"
@@ -81,12 +88,11 @@ start() {
 }
 
 stop() {
-  for name in slurmd slurmctld munged; do
-    if [ -s "$STATE/$name.pid" ]; then
-      kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true
-      rm -f "$STATE/$name.pid"
-    fi
-  done
+  if [ -s "$STATE/started.pids" ]; then
+    # Newest first: slurmd, slurmctld, then munged.
+    tac "$STATE/started.pids" | while read -r pid; do kill "$pid" 2>/dev/null || true; done
+  fi
+  rm -f "$STATE/started.pids"
 }
 
 case "${1:-}" in
