@@ -6,6 +6,7 @@ killed mid-write never leaves a half-written output behind.
 """
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -39,10 +40,14 @@ def atomic_path(path):
     Yields
     ------
     tmp_path : Path
-        Where to write. Removed if the block raises.
+        Where to write. Removed if the block raises; temporary files left
+        for the same ``path`` by a killed writer are removed first.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Temporary files of a writer that was killed (SIGKILL skips `finally`).
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     tmp_path = Path(tmp_name)
@@ -116,7 +121,20 @@ def write_audio(directory, ids, audio, sample_rate):
     directory.mkdir(parents=True, exist_ok=True)
     for sound_id, sound in zip(ids, audio, strict=True):
         with atomic_path(directory / f"{sound_id}.wav") as tmp:
-            soundfile.write(tmp, sound.astype(np.float32), sample_rate, subtype="FLOAT", format="WAV")
+            with soundfile.SoundFile(tmp, "w", sample_rate, 1, "FLOAT", format="WAV") as file:
+                _omit_peak_chunk(file)
+                file.write(sound.astype(np.float32))
+
+
+# libsndfile's command that turns off the PEAK chunk of float WAV files.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def _omit_peak_chunk(file):
+    # The PEAK chunk holds the time of writing: without it, the same sound
+    # gives a byte-identical file on every run. soundfile has no public
+    # switch for it, hence libsndfile's sf_command.
+    soundfile._snd.sf_command(file._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
 
 
 def read_audio(directory, ids):

@@ -1,5 +1,7 @@
 """File I/O: atomic writes, lossless float32 WAV, clear errors on bad files."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,15 @@ def test_wav_round_trip_is_lossless(tmp_path, rng):
     again, rate = read_audio(tmp_path, ids)
     assert rate == 22050 and again.dtype == np.float32
     np.testing.assert_array_equal(again, audio)
+
+
+def test_wav_files_are_byte_identical_across_runs(tmp_path, rng):
+    # float WAV files carry a PEAK chunk with the time of writing, unless omitted.
+    audio = rng.uniform(-1, 1, (1, 100)).astype(np.float32)
+    write_audio(tmp_path / "first", ["a"], audio, 16000)
+    time.sleep(1.1)
+    write_audio(tmp_path / "second", ["a"], audio, 16000)
+    assert (tmp_path / "first/a.wav").read_bytes() == (tmp_path / "second/a.wav").read_bytes()
 
 
 @pytest.fixture
@@ -54,6 +65,15 @@ def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
         raise RuntimeError("killed")
     np.testing.assert_array_equal(np.load(target), np.arange(3))  # old content intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
+
+
+def test_atomic_path_removes_leftovers_of_a_killed_writer(tmp_path):
+    leftover = tmp_path / ".out.npy.x1y2z3.npy"
+    leftover.write_bytes(b"half-written by a killed job")
+    unrelated = tmp_path / ".other.npy.abc.npy"
+    unrelated.write_bytes(b"another output's temporary file")
+    save_array(tmp_path / "out.npy", np.arange(3))
+    assert not leftover.exists() and unrelated.exists()
 
 
 def test_load_array_checks_rank_and_corruption(tmp_path):

@@ -64,6 +64,7 @@ def per_model(pattern, key="{model}"):
 def all_outputs():
     """Every final output of the configured datasets and models."""
     return [
+        "results/provenance.json",
         *expand("results/regression/{dataset}/summary.csv", dataset=DATASETS),
         *expand(
             "results/figures/{dataset}/{name}.{ext}",
