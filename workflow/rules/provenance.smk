@@ -5,9 +5,9 @@ rule provenance:
         "logs/provenance.log",
     conda:
         "../../envs/gear.yaml"
-    params:
-        config=config,
     resources:
         mem_mb=500,
+    params:
+        config=config,
     script:
         "../../scripts/provenance.py"
