@@ -16,12 +16,15 @@ import pandas as pd
 
 from gear import hear
 from gear.datasets import PARAMETERS, make_dataset
-from gear.errors import DataError
+from gear.errors import DataError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
 from gear.manifold import isomap
 from gear.regression import knn_regression, summarize
 
 __all__ = [
+    "check_model",
+    "read_availability",
+    "collect_embedding_costs",
     "synthesize",
     "embed",
     "reduce_isomap",
@@ -40,6 +43,84 @@ def save_json(path, data):
     """Write a JSON file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def check_model(status_path, *, model_id, module_name, weights=None, strict=False):
+    """Load a model once and record whether it is available, and why not.
+
+    Parameters
+    ----------
+    status_path : str or Path
+        Output JSON: ``model``, ``module``, ``available``, ``reason`` (None
+        when available), ``sample_rate``, ``scene_embedding_size`` and
+        ``load_seconds``.
+    model_id, module_name : str
+    weights : str or None
+    strict : bool
+        Raise instead of recording an unavailable model.
+
+    Raises
+    ------
+    ModelError
+        If the model cannot be loaded and ``strict`` is True.
+    """
+    status = {"model": model_id, "module": module_name, "available": True, "reason": None}
+    start = time.perf_counter()
+    try:
+        model = hear.load_model(hear.load_hear_module(module_name), weights, model_id=model_id)
+    except ModelError as error:
+        if strict:
+            raise
+        logger.warning("model %s is unavailable: %s", model_id, error)
+        status.update(available=False, reason=str(error))
+    else:
+        status.update(sample_rate=int(model.sample_rate), scene_embedding_size=int(model.scene_embedding_size))
+    status["load_seconds"] = time.perf_counter() - start
+    save_json(status_path, status)
+
+
+def read_availability(status_paths):
+    """Split models into available ones and unavailable ones with reasons.
+
+    Parameters
+    ----------
+    status_paths : dict
+        Model id -> JSON written by :func:`check_model`.
+
+    Returns
+    -------
+    available : list of str
+    unavailable : dict
+        Model id -> reason.
+    """
+    available, unavailable = [], {}
+    for model_id, path in status_paths.items():
+        with open(path) as file:
+            status = json.load(file)
+        if status["available"]:
+            available.append(model_id)
+        else:
+            unavailable[model_id] = status["reason"]
+    return available, unavailable
+
+
+def collect_embedding_costs(stats_paths, table_path):
+    """One table of extraction time and peak memory per (dataset, model).
+
+    Parameters
+    ----------
+    stats_paths : dict
+        ``(dataset, model)`` -> JSON written by :func:`embed`.
+    table_path : str or Path
+    """
+    rows = []
+    for (dataset, model_id), path in stats_paths.items():
+        with open(path) as file:
+            stats = json.load(file)
+        rows.append({"dataset": dataset, **stats})
+    columns = ["dataset", "model", "n_sounds", "samples_per_sound", "model_sample_rate", "dim", "batch_size",
+               "seconds", "sounds_per_second", "peak_rss_mb"]  # fmt: skip
+    save_table(table_path, pd.DataFrame(rows, columns=columns))
 
 
 def synthesize(spec, params_path, audio_dir):
@@ -138,7 +219,7 @@ def regress(embedding_path, params_path, table_path, *, n_neighbors, leave_one_o
     save_table(table_path, table)
 
 
-def summarize_regressions(table_paths, summary_path):
+def summarize_regressions(table_paths, summary_path, unavailable=None):
     """Median and spread of the regression ratios, per model and parameter.
 
     Parameters
@@ -146,13 +227,20 @@ def summarize_regressions(table_paths, summary_path):
     table_paths : dict
         Model id -> per-sound regression CSV.
     summary_path : str or Path
+    unavailable : dict or None
+        Model id -> reason; listed with an empty row and the reason.
     """
     summaries = []
     for model_id, path in table_paths.items():
         summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), PARAMETERS)
         summary.insert(0, "model", model_id)
         summaries.append(summary)
-    save_table(summary_path, pd.concat(summaries, ignore_index=True))
+    for model_id, reason in (unavailable or {}).items():
+        summaries.append(pd.DataFrame({"model": [model_id], "unavailable": [reason]}))
+    table = pd.concat(summaries, ignore_index=True)
+    if "unavailable" not in table.columns:
+        table["unavailable"] = pd.NA
+    save_table(summary_path, table)
 
 
 def _figure_paths(paths):
@@ -178,8 +266,10 @@ def draw_sound_grid(params_path, audio_dir, figure_paths, *, physical_units, n_r
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def draw_isomap(coordinate_paths, summary_paths, params_path, figure_paths, *, labels, point_size):
-    """Figure 3: 3-D Isomap scatter plots, one row per model."""
+def draw_isomap(
+    coordinate_paths, summary_paths, params_path, figure_paths, *, labels, point_size, unavailable=None
+):
+    """Figure 3: 3-D Isomap scatter plots, one row per model (unavailable ones say why)."""
     from gear import figures
 
     params = load_params(params_path)
@@ -194,11 +284,14 @@ def draw_isomap(coordinate_paths, summary_paths, params_path, figure_paths, *, l
         if coords.shape[0] != len(params):
             raise DataError(f"{path}: {coords.shape[0]} points but {len(params)} sounds in {params_path}")
         coordinates[label] = coords
-    figure = figures.plot_isomap_grid(coordinates, params, PARAMETERS, point_size=point_size)
+    unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
+    figure = figures.plot_isomap_grid(
+        coordinates, params, PARAMETERS, unavailable=unavailable, point_size=point_size
+    )
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def draw_regression(table_paths, figure_paths, *, labels):
+def draw_regression(table_paths, figure_paths, *, labels, unavailable=None):
     """Figure 4: distribution of the K-NN regression ratio per model."""
     from gear import figures
 
@@ -211,5 +304,7 @@ def draw_regression(table_paths, figure_paths, *, labels):
                     {"model": labels.get(model_id, model_id), "parameter": name, "ratio": table[f"{name}_ratio"]}
                 )
             )
-    figure = figures.plot_regression_ratios(pd.concat(frames, ignore_index=True), PARAMETERS)
+    unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
+    ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "parameter", "ratio"])
+    figure = figures.plot_regression_ratios(ratios, PARAMETERS, unavailable=unavailable)
     figures.save_figure(figure, _figure_paths(figure_paths))

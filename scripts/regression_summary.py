@@ -1,7 +1,9 @@
 """Snakemake glue: regression summary of one dataset (see gear.pipeline)."""
 
 from gear.logs import log_to_file
-from gear.pipeline import summarize_regressions
+from gear.pipeline import read_availability, summarize_regressions
 
 log_to_file(snakemake.log[0])
-summarize_regressions(dict(snakemake.input.items()), snakemake.output.summary)
+models = snakemake.params.models
+available, unavailable = read_availability({m: snakemake.input[f"status_{m}"] for m in models})
+summarize_regressions({m: snakemake.input[m] for m in available}, snakemake.output.summary, unavailable)

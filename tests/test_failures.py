@@ -1,5 +1,6 @@
 """A model that fails breaks only its own jobs; other results stay complete and correct."""
 
+import json
 import os
 
 import numpy as np
@@ -20,7 +21,6 @@ def broken_run(tmp_path_factory):
     del config["models"]["crepe"]
     config["models"]["nan"] = {"module": "nan_model", "env": "envs/torch.yaml"}
     config["models"]["crash"] = {"module": "crashing_model", "env": "envs/torch.yaml"}
-    config["models"]["missing"] = {"module": "no_such_hear_module", "env": "envs/torch.yaml"}
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     env_path = str(ROOT / "tests" / "fake_models")
@@ -42,13 +42,11 @@ def test_run_fails_and_names_each_broken_model(broken_run):
     crash_log = (workdir / "logs/embed/tiny/crash.log").read_text()
     assert "model 'crash': get_scene_embeddings failed" in crash_log
     assert "simulated out-of-memory" in crash_log
-    missing_log = (workdir / "logs/embed/tiny/missing.log").read_text()
-    assert "cannot import HEAR module 'no_such_hear_module'" in missing_log
 
 
 def test_broken_models_leave_no_partial_output(broken_run):
     workdir, _ = broken_run
-    for model in ("nan", "crash", "missing"):
+    for model in ("nan", "crash"):
         assert not (workdir / f"results/embeddings/tiny/{model}.npy").exists()
         assert not (workdir / f"results/isomap/tiny/{model}.npy").exists()
     leftovers = [p.name for p in (workdir / "results/embeddings/tiny").iterdir() if p.name.startswith(".")]
@@ -70,3 +68,57 @@ def test_working_model_outputs_are_complete_and_correct(broken_run, local_run):
     pd.testing.assert_frame_equal(
         pd.read_csv(results / "regression/tiny/base.csv"), pd.read_csv(local_results / "regression/tiny/base.csv")
     )
+
+
+def unavailable_config(workdir, strict):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    del config["models"]["crepe"]
+    config["strict"] = strict
+    config["models"]["missing"] = {"module": "no_such_hear_module", "env": "envs/torch.yaml"}
+    config["models"]["noweights"] = {
+        "module": "gear.models.base",
+        "weights": str(workdir / "not_downloaded.pt"),
+        "env": "envs/torch.yaml",
+    }
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def unavailable_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("unavailable")
+    path = unavailable_config(workdir, strict=False)
+    result = snakemake("--cores", "2", "--configfile", str(path), "--directory", str(workdir))
+    return workdir, result
+
+
+def test_unloadable_models_are_reported_and_the_rest_runs(unavailable_run):
+    workdir, result = unavailable_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = workdir / "results"
+    status = json.loads((results / "models/missing.json").read_text())
+    assert status["available"] is False
+    assert "cannot import HEAR module 'no_such_hear_module'" in status["reason"]
+    status = json.loads((results / "models/noweights.json").read_text())
+    assert status["available"] is False and "not_downloaded.pt' does not exist" in status["reason"]
+    summary = pd.read_csv(results / "regression/tiny/summary.csv")
+    reasons = summary.set_index("model")["unavailable"]
+    assert reasons.index.tolist().count("base") == 3 and reasons["base"].isna().all()
+    assert "does not exist" in reasons["noweights"]
+    assert not (results / "embeddings/tiny/missing.npy").exists()
+    for name in ("figure3_isomap", "figure4_regression"):
+        assert (results / f"figures/tiny/{name}.png").stat().st_size > 10_000
+    costs = pd.read_csv(results / "embeddings/costs.csv")
+    assert costs["model"].tolist() == ["base"]
+
+
+def test_strict_mode_turns_unavailability_into_failure(tmp_path):
+    path = unavailable_config(tmp_path, strict=True)
+    result = snakemake(
+        "--cores", "1", "--configfile", str(path), "--directory", str(tmp_path), "results/models/missing.json"
+    )  # fmt: skip
+    assert result.returncode != 0
+    log = (tmp_path / "logs/models/missing.log").read_text()
+    assert "cannot import HEAR module 'no_such_hear_module'" in log
+    assert not (tmp_path / "results/models/missing.json").exists()

@@ -1,6 +1,8 @@
 # Configuration checks, the lists that expand() uses, and input functions.
 # The logic lives in the gear package; this file only wires it in.
 
+import json
+
 from gear.config import validate_config
 from gear.errors import ConfigError
 
@@ -61,10 +63,47 @@ def per_model(pattern, key="{model}"):
     return inputs
 
 
+def model_is_available(model):
+    """Whether the model loaded (read from the check_model checkpoint)."""
+    with open(checkpoints.check_model.get(model=model).output.status) as file:
+        return json.load(file)["available"]
+
+
+def per_available_model(pattern, key="{model}"):
+    """Like per_model, for the models that could be loaded only."""
+
+    def inputs(wildcards):
+        return {
+            key.format(model=model): pattern.format(
+                dataset=wildcards.dataset, model=model
+            )
+            for model in MODELS
+            if model_is_available(model)
+        }
+
+    return inputs
+
+
+def model_statuses(wildcards):
+    """Every model's availability record, keyed status_{model}."""
+    return {f"status_{model}": f"results/models/{model}.json" for model in MODELS}
+
+
+def embedding_stats(wildcards):
+    """Extraction statistics of every (dataset, available model)."""
+    return {
+        f"{dataset}__{model}": f"results/embeddings/{dataset}/{model}.json"
+        for dataset in DATASETS
+        for model in MODELS
+        if model_is_available(model)
+    }
+
+
 def all_outputs():
     """Every final output of the configured datasets and models."""
     return [
         "results/provenance.json",
+        "results/embeddings/costs.csv",
         *expand("results/regression/{dataset}/summary.csv", dataset=DATASETS),
         *expand(
             "results/figures/{dataset}/{name}.{ext}",

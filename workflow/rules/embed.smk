@@ -1,5 +1,22 @@
+checkpoint check_model:
+    output:
+        status="results/models/{model}.json",
+    log:
+        "logs/models/{model}.log",
+    conda:
+        model_env
+    resources:
+        mem_mb=8000,
+    params:
+        model=model_spec,
+        strict=config["strict"],
+    script:
+        "../../scripts/check_model.py"
+
+
 rule embed:
     input:
+        status="results/models/{model}.json",
         params=rules.synthesize.output.params,
         audio=rules.synthesize.output.audio,
     output:
@@ -17,3 +34,23 @@ rule embed:
         resample=resamples,
     script:
         "../../scripts/embed.py"
+
+
+rule embedding_costs:
+    input:
+        unpack(embedding_stats),
+    output:
+        table=report(
+            "results/embeddings/costs.csv",
+            caption="../report/embedding_costs.rst",
+            category="Embeddings",
+            labels={"table": "extraction time and memory"},
+        ),
+    log:
+        "logs/embed/costs.log",
+    conda:
+        "../../envs/gear.yaml"
+    resources:
+        mem_mb=500,
+    script:
+        "../../scripts/embedding_costs.py"

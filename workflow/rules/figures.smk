@@ -25,8 +25,13 @@ rule figure_sounds:
 
 rule figure_isomap:
     input:
-        unpack(per_model("results/isomap/{dataset}/{model}.npy")),
-        unpack(per_model("results/isomap/{dataset}/{model}.json", "summary_{model}")),
+        unpack(per_available_model("results/isomap/{dataset}/{model}.npy")),
+        unpack(
+            per_available_model(
+                "results/isomap/{dataset}/{model}.json", "summary_{model}"
+            )
+        ),
+        unpack(model_statuses),
         params=rules.synthesize.output.params,
     output:
         png=report(
@@ -52,7 +57,8 @@ rule figure_isomap:
 
 rule figure_regression:
     input:
-        unpack(per_model("results/regression/{dataset}/{model}.csv")),
+        unpack(per_available_model("results/regression/{dataset}/{model}.csv")),
+        unpack(model_statuses),
     output:
         png=report(
             "results/figures/{dataset}/figure4_regression.png",

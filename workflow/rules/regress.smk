@@ -18,7 +18,8 @@ rule regress:
 
 rule regression_summary:
     input:
-        unpack(per_model("results/regression/{dataset}/{model}.csv")),
+        unpack(per_available_model("results/regression/{dataset}/{model}.csv")),
+        unpack(model_statuses),
     output:
         summary=report(
             "results/regression/{dataset}/summary.csv",
@@ -32,5 +33,7 @@ rule regression_summary:
         "../../envs/gear.yaml"
     resources:
         mem_mb=1000,
+    params:
+        models=MODELS,
     script:
         "../../scripts/regression_summary.py"
