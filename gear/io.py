@@ -8,6 +8,7 @@ killed mid-write never leaves a half-written output behind.
 import contextlib
 import glob
 import os
+from collections import Counter
 import tempfile
 from pathlib import Path
 
@@ -157,29 +158,35 @@ def read_audio(directory, ids):
         all share one length and one sample rate.
     """
     directory = Path(directory)
-    audio, sample_rate = None, None
-    for row, sound_id in enumerate(ids):
-        path = directory / f"{sound_id}.wav"
+    ids = list(ids)
+    if not ids:
+        raise DataError(f"{directory}: no sounds to read")
+    paths = [directory / f"{sound_id}.wav" for sound_id in ids]
+    # First pass, headers only: the common format is the most frequent one,
+    # so a damaged file is named even if it comes first.
+    formats = []
+    for path in paths:
         try:
-            with soundfile.SoundFile(path) as file:
-                declared = file.frames
-                sound = file.read(dtype="float32", always_2d=True)
-                rate = file.samplerate
+            info = soundfile.info(path)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             raise DataError(f"{path}: cannot read audio ({error})") from error
-        if sound.shape[0] != declared:
-            raise DataError(f"{path}: truncated ({sound.shape[0]} of {declared} frames)")
-        if sound.shape[1] != 1:
-            raise DataError(f"{path}: expected mono audio, got {sound.shape[1]} channels")
-        if audio is None:
-            audio = np.empty((len(ids), sound.shape[0]), dtype=np.float32)
-            sample_rate = rate
-        if sound.shape[0] != audio.shape[1] or rate != sample_rate:
+        formats.append((info.frames, info.samplerate, info.channels))
+    (n_samples, sample_rate, channels), _ = Counter(formats).most_common(1)[0]
+    for path, found in zip(paths, formats, strict=True):
+        if found != (n_samples, sample_rate, channels):
             raise DataError(
-                f"{path}: {sound.shape[0]} samples at {rate} Hz, but the dataset's first sound has "
-                f"{audio.shape[1]} samples at {sample_rate} Hz (truncated or foreign file?)"
+                f"{path}: {found[0]} samples at {found[1]} Hz in {found[2]} channel(s), but the "
+                f"dataset's sounds have {n_samples} at {sample_rate} Hz in {channels} (truncated or foreign file?)"
             )
-        audio[row] = sound[:, 0]
-    if audio is None:
-        raise DataError(f"{directory}: no sounds to read")
-    return audio, sample_rate
+    if channels != 1:
+        raise DataError(f"{directory}: expected mono audio, got {channels} channels")
+    audio = np.empty((len(ids), n_samples), dtype=np.float32)
+    for row, path in enumerate(paths):
+        try:
+            sound, _ = soundfile.read(path, dtype="float32", frames=n_samples)
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+            raise DataError(f"{path}: cannot read audio ({error})") from error
+        if sound.shape[0] != n_samples:
+            raise DataError(f"{path}: truncated ({sound.shape[0]} of {n_samples} samples readable)")
+        audio[row] = sound
+    return audio, int(sample_rate)

@@ -43,6 +43,14 @@ def test_truncated_wav_is_named(dataset_dir):
         read_audio(directory, ids)
 
 
+def test_damaged_first_file_is_the_one_named(dataset_dir):
+    directory, ids = dataset_dir
+    path = directory / "00000.wav"
+    path.write_bytes(path.read_bytes()[:1500])
+    with pytest.raises(DataError, match=r"00000.wav: \d+ samples .* dataset's sounds have 1000"):
+        read_audio(directory, ids)
+
+
 def test_corrupted_wav_is_named(dataset_dir):
     directory, ids = dataset_dir
     (directory / "00001.wav").write_bytes(b"not a wav file at all" * 10)
