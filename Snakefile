@@ -21,6 +21,7 @@ include: "workflow/rules/embed.smk"
 include: "workflow/rules/isomap.smk"
 include: "workflow/rules/regress.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/views.smk"
 include: "workflow/rules/provenance.smk"
 
 

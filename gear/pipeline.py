@@ -33,6 +33,7 @@ __all__ = [
     "draw_sound_grid",
     "draw_isomap",
     "draw_regression",
+    "write_view",
     "save_json",
 ]
 
@@ -308,3 +309,13 @@ def draw_regression(table_paths, figure_paths, *, labels, unavailable=None):
     ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "parameter", "ratio"])
     figure = figures.plot_regression_ratios(ratios, PARAMETERS, unavailable=unavailable)
     figures.save_figure(figure, _figure_paths(figure_paths))
+
+
+def write_view(coordinates_path, params_path, view_path, *, title, point_size=3):
+    """Interactive 3-D view of one model's Isomap coordinates (self-contained HTML)."""
+    from gear.views import isomap_view
+
+    params = load_params(params_path)
+    html = isomap_view(load_array(coordinates_path), params, PARAMETERS, title=title, point_size=point_size)
+    with atomic_path(view_path) as tmp:
+        tmp.write_text(html)

@@ -64,6 +64,14 @@ def test_summary_and_figures(run):
         assert (results / f"figures/tiny/{name}.pdf").read_bytes()[:4] == b"%PDF"
 
 
+@pytest.mark.parametrize("model", ["base", "crepe"])
+def test_interactive_views(run, model):
+    results, _ = run
+    html = (results / f"views/tiny/{model}.html").read_text()
+    assert "Plotly.newPlot" in html and "<script src=" not in html
+    assert html.count("sound %{customdata[0]}") == 1
+
+
 def test_rerun_has_nothing_to_do(run):
     results, _ = run
     dry = snakemake("-n", "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))

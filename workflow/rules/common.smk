@@ -99,6 +99,16 @@ def embedding_stats(wildcards):
     }
 
 
+def views(wildcards):
+    """Interactive views of every (dataset, available model)."""
+    return [
+        f"results/views/{dataset}/{model}.html"
+        for dataset in DATASETS
+        for model in MODELS
+        if model_is_available(model)
+    ]
+
+
 def all_outputs():
     """Every final output of the configured datasets and models."""
     return [
