@@ -16,7 +16,6 @@ checkpoint check_model:
 
 rule embed:
     input:
-        status="results/models/{model}.json",
         params=rules.synthesize.output.params,
         audio=rules.synthesize.output.audio,
     output:
