@@ -29,6 +29,15 @@ __all__ = [
 ]
 
 
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path that replaces ``path`` when the block succeeds.
@@ -52,6 +61,8 @@ def atomic_path(path):
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
     tmp_path = Path(tmp_name)
+    # mkstemp creates 0600 files; outputs get the usual permissions instead.
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -1,5 +1,6 @@
 """File I/O: atomic writes, lossless float32 WAV, clear errors on bad files."""
 
+import os
 import time
 
 import numpy as np
@@ -73,6 +74,13 @@ def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
         raise RuntimeError("killed")
     np.testing.assert_array_equal(np.load(target), np.arange(3))  # old content intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
+
+
+def test_outputs_get_default_permissions(tmp_path):
+    save_array(tmp_path / "out.npy", np.arange(3))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.npy").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_atomic_path_removes_leftovers_of_a_killed_writer(tmp_path):
