@@ -72,6 +72,17 @@ def test_interactive_views(run, model):
     assert html.count("sound %{customdata[0]}") == 1
 
 
+def test_report_gathers_figures_tables_and_views(run):
+    results, _ = run
+    report = results.parent / "report.html"
+    result = snakemake("--report", str(report), "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    html = report.read_text()
+    for category in ("Figure 3: Isomap", "Figure 4: K-NN regression", "Interactive 3-D views", "K-NN regression"):
+        assert category in html
+    assert "figure3_isomap.png" in html and "coloured by f1, alpha and r" in html  # a caption
+
+
 def test_rerun_has_nothing_to_do(run):
     results, _ = run
     dry = snakemake("-n", "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))
