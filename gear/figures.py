@@ -803,3 +803,46 @@ def save_figure(fig: Figure, paths: str | os.PathLike | Iterable[str | os.PathLi
             if os.path.exists(tmp):
                 os.remove(tmp)
             raise
+
+
+def plot_scorecard(scores: pd.DataFrame, title: str = "", vmin: float = 0.0, vmax: float = 1.0) -> Figure:
+    """Scorecard: models x parameters heat map of one score, ranked per factor.
+
+    Parameters
+    ----------
+    scores : pd.DataFrame [shape=(n_models, n_parameters)]
+        One score per model (rows) and synthesis parameter (columns),
+        higher meaning better (e.g. cross-validated R^2 of a probe).
+    title : str
+    vmin, vmax : float
+        Colour range; values outside are drawn at the ends (R^2 can be
+        negative).
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+        Each cell shows the score and, in brackets, the model's rank for
+        that parameter (1 = best).
+    """
+    if scores.empty:
+        raise DataError("scorecard: no scores to draw")
+    values = scores.to_numpy(dtype=float)
+    ranks = scores.rank(axis=0, ascending=False, method="min").to_numpy()
+    n_models, n_parameters = values.shape
+    figure = Figure(figsize=(1.6 * n_parameters + 3.0, 0.55 * n_models + 1.6), layout="constrained")
+    ax = figure.add_subplot()
+    image = ax.imshow(np.clip(values, vmin, vmax), cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(n_parameters), [parameter_label(str(name)) for name in scores.columns])
+    ax.set_yticks(range(n_models), [str(name) for name in scores.index])
+    ax.xaxis.tick_top()
+    for row in range(n_models):
+        for column in range(n_parameters):
+            value = values[row, column]
+            text = "n/a" if not np.isfinite(value) else f"{value:.2f} ({int(ranks[row, column])})"
+            # Missing cells are left blank (white): write on them in black.
+            shade = (np.clip(value, vmin, vmax) - vmin) / (vmax - vmin) if np.isfinite(value) else 1
+            ax.text(column, row, text, ha="center", va="center", color="black" if shade > 0.6 else "white")
+    figure.colorbar(image, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title)
+    return figure

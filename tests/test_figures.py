@@ -14,6 +14,7 @@ from gear.figures import (
     cube_limits,
     plot_isomap_grid,
     plot_regression_ratios,
+    plot_scorecard,
     plot_sound_grid,
     ratio_ticks,
     save_figure,
@@ -276,3 +277,12 @@ def test_save_figure_rejects_unknown_suffix_before_writing(tmp_path):
     with pytest.raises(ConfigError, match="suffix"):
         save_figure(fig, [tmp_path / "ok.png", tmp_path / "bad.jpeg"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_scorecard_ranks_models_per_parameter():
+    scores = pd.DataFrame({"f1": [0.9, 0.99, np.nan], "r": [-0.2, 0.6, 0.4]}, index=["a", "b", "c"])
+    figure = plot_scorecard(scores, "probe")
+    texts = [text.get_text() for text in figure.axes[0].texts]
+    assert texts == ["0.90 (2)", "-0.20 (3)", "0.99 (1)", "0.60 (1)", "n/a", "0.40 (2)"]
+    with pytest.raises(DataError, match="no scores"):
+        plot_scorecard(pd.DataFrame())
