@@ -22,6 +22,7 @@ include: "workflow/rules/isomap.smk"
 include: "workflow/rules/regress.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/views.smk"
+include: "workflow/rules/metrics.smk"
 include: "workflow/rules/provenance.smk"
 
 

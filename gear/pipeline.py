@@ -34,6 +34,8 @@ __all__ = [
     "draw_isomap",
     "draw_regression",
     "write_view",
+    "measure",
+    "gather_metrics",
     "save_json",
 ]
 
@@ -319,3 +321,41 @@ def write_view(coordinates_path, params_path, view_path, *, title, point_size=3)
     html = isomap_view(load_array(coordinates_path), params, PARAMETERS, title=title, point_size=point_size)
     with atomic_path(view_path) as tmp:
         tmp.write_text(html)
+
+
+def measure(embedding_path, coordinates_path, params_path, table_path, *, dataset, model_id):
+    """Disentanglement metrics of one model on one dataset (tidy CSV)."""
+    from gear.metrics import compute_metrics
+
+    start = time.perf_counter()
+    table = compute_metrics(load_array(embedding_path), load_array(coordinates_path), load_params(params_path))
+    table.insert(0, "model", model_id)
+    table.insert(0, "dataset", dataset)
+    save_table(table_path, table)
+    logger.info("%s on %s: %d metrics in %.1f s", model_id, dataset, len(table), time.perf_counter() - start)
+
+
+def gather_metrics(table_paths, metrics_path, scorecard_path, *, labels, unavailable=None):
+    """One dataset's metrics table, and its scorecard (ridge-probe R^2).
+
+    Unavailable models appear in the table as rows of metric
+    ``unavailable`` whose value is empty, with the reason in ``parameter``.
+    """
+    from gear import figures
+    from gear.metrics import scorecard
+
+    tables = [pd.read_csv(path) for path in table_paths.values()]
+    columns = ["dataset", "model", "parameter", "metric", "value"]
+    metrics = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    dataset = metrics["dataset"].iloc[0] if len(metrics) else ""
+    missing = pd.DataFrame(
+        [{"dataset": dataset, "model": m, "parameter": reason, "metric": "unavailable", "value": np.nan}
+         for m, reason in (unavailable or {}).items()],
+        columns=columns,
+    )  # fmt: skip
+    save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
+    scores = scorecard(metrics, "ridge_r2", PARAMETERS).rename(index=labels)
+    for model_id in unavailable or {}:
+        scores.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan
+    title = "Ridge-probe R$^2$ per factor (rank); 1 = linearly decodable"
+    figures.save_figure(figures.plot_scorecard(scores, title=title), [str(scorecard_path)])

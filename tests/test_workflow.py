@@ -83,6 +83,16 @@ def test_report_gathers_figures_tables_and_views(run):
     assert "figure3_isomap.png" in html and "coloured by f1, alpha and r" in html  # a caption
 
 
+def test_metrics_table_and_scorecard(run):
+    results, _ = run
+    metrics = pd.read_csv(results / "metrics/tiny.csv")
+    assert list(metrics.columns) == ["dataset", "model", "parameter", "metric", "value"]
+    assert set(metrics["model"]) == {"base", "crepe"} and set(metrics["dataset"]) == {"tiny"}
+    ridge = metrics[metrics["metric"] == "ridge_r2"]
+    assert len(ridge) == 2 * 3 and ridge["value"].between(-10, 1).all()
+    assert (results / "figures/tiny/scorecard.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_rerun_has_nothing_to_do(run):
     results, _ = run
     dry = snakemake("-n", "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))

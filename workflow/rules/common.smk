@@ -115,6 +115,7 @@ def all_outputs():
         "results/provenance.json",
         "results/embeddings/costs.csv",
         *expand("results/regression/{dataset}/summary.csv", dataset=DATASETS),
+        *expand("results/metrics/{dataset}.csv", dataset=DATASETS),
         *expand(
             "results/figures/{dataset}/{name}.{ext}",
             dataset=DATASETS,

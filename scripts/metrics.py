@@ -1,0 +1,17 @@
+"""Snakemake glue: disentanglement metrics of one model (see gear.pipeline.measure)."""
+
+from threadpoolctl import threadpool_limits
+
+from gear.logs import log_to_file
+from gear.pipeline import measure
+
+log_to_file(snakemake.log[0])
+with threadpool_limits(snakemake.threads):
+    measure(
+        snakemake.input.embeddings,
+        snakemake.input.coordinates,
+        snakemake.input.params,
+        snakemake.output.table,
+        dataset=snakemake.wildcards.dataset,
+        model_id=snakemake.wildcards.model,
+    )

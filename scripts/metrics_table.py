@@ -1,0 +1,15 @@
+"""Snakemake glue: metrics table and scorecard of one dataset (see gear.pipeline)."""
+
+from gear.logs import log_to_file
+from gear.pipeline import gather_metrics, read_availability
+
+log_to_file(snakemake.log[0])
+models = snakemake.params.models
+available, unavailable = read_availability({m: snakemake.input[f"status_{m}"] for m in models})
+gather_metrics(
+    {m: snakemake.input[m] for m in available},
+    snakemake.output.table,
+    snakemake.output.scorecard,
+    labels=snakemake.params.labels,
+    unavailable=unavailable,
+)

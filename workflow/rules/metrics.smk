@@ -1,0 +1,46 @@
+rule metrics:
+    input:
+        embeddings=rules.embed.output.embeddings,
+        coordinates=rules.isomap.output.coordinates,
+        params=rules.synthesize.output.params,
+    output:
+        table="results/metrics/{dataset}/{model}.csv",
+    log:
+        "logs/metrics/{dataset}/{model}.log",
+    conda:
+        "../../envs/gear.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../../scripts/metrics.py"
+
+
+rule metrics_table:
+    input:
+        unpack(per_available_model("results/metrics/{dataset}/{model}.csv")),
+        unpack(model_statuses),
+    output:
+        table=report(
+            "results/metrics/{dataset}.csv",
+            caption="../report/metrics.rst",
+            category="Disentanglement metrics",
+            labels={"dataset": "{dataset}", "table": "metrics"},
+        ),
+        scorecard=report(
+            "results/figures/{dataset}/scorecard.png",
+            caption="../report/scorecard.rst",
+            category="Disentanglement metrics",
+            labels={"dataset": "{dataset}", "figure": "scorecard"},
+        ),
+    log:
+        "logs/metrics/{dataset}/table.log",
+    conda:
+        "../../envs/gear.yaml"
+    resources:
+        mem_mb=1000,
+    params:
+        models=MODELS,
+        labels=LABELS,
+    script:
+        "../../scripts/metrics_table.py"
