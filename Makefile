@@ -11,11 +11,14 @@ CORES ?= 8
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
+REQUIREMENTS := requirements.txt requirements-models-torch.txt
+NODEPS := requirements-nodeps.txt requirements-models-torch-nodeps.txt
+
+$(VENV)/.installed: $(REQUIREMENTS) $(NODEPS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
+	$(BIN)/python -m pip install --quiet --no-deps $(addprefix -r ,$(NODEPS))
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
