@@ -9,23 +9,83 @@ paper's code used), with two differences that matter to GEAR:
   a warning) or rejected, as the caller chooses.
 - The output is deterministic: each coordinate's sign is fixed so that its
   largest-magnitude entry is positive.
+
+Two methods:
+
+``exact``
+    scikit-learn's result (to float precision), faster: exact neighbours
+    from one BLAS Gram matrix per block of rows, all-pairs Dijkstra in
+    compiled code on every core, classical MDS with ARPACK. It stores the
+    N x N geodesic matrix: 8 N^2 bytes (0.8 GB at N = 10,000).
+``landmark``
+    Landmark Isomap (de Silva & Tenenbaum, 2003): geodesics from
+    ``n_landmarks`` landmark points only, classical MDS of the landmarks,
+    then every point placed by distance-based triangulation (L-MDS) and
+    the axes aligned by PCA. Time and memory grow as N * n_landmarks, not
+    N^2. Above :data:`EXACT_NEIGHBORS_MAX_POINTS` points, the K-NN graph
+    comes from approximate nearest neighbours (pynndescent).
+
+``method="auto"`` is exact up to :data:`AUTO_LANDMARK_THRESHOLD` points,
+landmark above.
 """
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.sparse.linalg import eigsh
-from sklearn.metrics import pairwise_distances
-from sklearn.neighbors import NearestNeighbors
 
 from gear.errors import DataError
 
-__all__ = ["IsomapResult", "knn_graph", "join_components", "isomap"]
+try:  # Compiled Dijkstra; without numba, scipy's (single-threaded) is used.
+    import numba
+except ImportError:  # pragma: no cover - numba comes with pynndescent
+    numba = None
+
+__all__ = [
+    "AUTO_LANDMARK_THRESHOLD",
+    "DEFAULT_N_LANDMARKS",
+    "EXACT_NEIGHBORS_MAX_POINTS",
+    "IsomapResult",
+    "nearest_neighbors",
+    "knn_graph",
+    "join_components",
+    "geodesic_distances",
+    "classical_mds",
+    "isomap",
+]
 
 logger = logging.getLogger(__name__)
+
+#: ``method="auto"`` uses landmark Isomap above this many points. Exact
+#: Isomap holds an N x N float64 geodesic matrix: 0.8 GB at 10,000 points,
+#: 3.2 GB at 20,000, and its all-pairs Dijkstra grows as N^2 K (about 25 s
+#: at 10,000 points, K = 100, on 2 cores), while landmark Isomap with
+#: 1,000 landmarks takes a few seconds there and agrees with it (see
+#: ``benchmarks/run.py``).
+AUTO_LANDMARK_THRESHOLD = 10_000
+
+#: Landmarks of landmark Isomap. De Silva & Tenenbaum need only a few
+#: more than the output dimension for noise-free data; with K-NN geodesics
+#: on noisy embeddings, the error of the triangulation falls as landmarks
+#: are added and flattens out near 1,000 (Procrustes disparity to exact
+#: Isomap about 1e-4 at N = 10,000), where the landmark rows cost
+#: 4 N bytes each (0.4 GB at N = 100,000) and their Dijkstra ~ 1,000 / N of
+#: the exact one.
+DEFAULT_N_LANDMARKS = 1000
+
+#: Up to this many points, neighbours are exact (BLAS brute force) even in
+#: landmark mode: below it brute force is faster than pynndescent's
+#: NN-descent with K = 100, and it is always correct.
+EXACT_NEIGHBORS_MAX_POINTS = 20_000
+
+# Elements of one block of the squared-distance matrix (64 MB in float64).
+_BLOCK_ELEMENTS = 2**23
 
 
 @dataclass
@@ -38,12 +98,20 @@ class IsomapResult:
     eigenvalues : np.ndarray [shape=(n_components,)]
         Eigenvalues of the double-centred squared-geodesic kernel, in
         decreasing order (the variance along each coordinate, times n).
+        For landmark Isomap, the same quantity for the triangulated
+        coordinates: their sum of squares along each axis.
     n_graph_components : int
         Connected components of the K-NN graph before any joining.
     component_sizes : list of int
         Size of each of those components, largest first.
     joined_edges : int
         Edges added to connect the components (0 if connected).
+    method : {"exact", "landmark"}
+        The method used (``"auto"`` resolved).
+    n_landmarks : int or None
+        Landmarks of landmark Isomap; None for exact Isomap.
+    neighbors : {"exact", "approximate"}
+        How the K-NN graph was found (``"approximate"``: pynndescent).
     """
 
     coordinates: np.ndarray
@@ -51,6 +119,9 @@ class IsomapResult:
     n_graph_components: int
     component_sizes: list = field(default_factory=list)
     joined_edges: int = 0
+    method: str = "exact"
+    n_landmarks: int | None = None
+    neighbors: str = "exact"
 
     def summary(self):
         """Diagnostics as a JSON-serializable dict."""
@@ -61,10 +132,147 @@ class IsomapResult:
             "n_graph_components": int(self.n_graph_components),
             "component_sizes": [int(size) for size in self.component_sizes],
             "joined_edges": int(self.joined_edges),
+            "method": str(self.method),
+            "n_landmarks": None if self.n_landmarks is None else int(self.n_landmarks),
+            "neighbors": str(self.neighbors),
         }
 
 
-def knn_graph(points, n_neighbors):
+def _n_threads():
+    """Worker threads: the CPUs this process may use, capped by the BLAS
+    thread limit in force (e.g. threadpoolctl's ``threadpool_limits``)."""
+    try:
+        n_cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n_cpus = os.cpu_count() or 1
+    try:
+        from threadpoolctl import threadpool_info
+
+        limits = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    except Exception:  # pragma: no cover - threadpoolctl is a scikit-learn dependency
+        limits = []
+    return max(1, min([n_cpus, *limits]))
+
+
+# ---------------------------------------------------------------------------
+# Nearest neighbours
+
+
+def nearest_neighbors(points, n_neighbors, approximate=False, seed=0):
+    """The K nearest neighbours of every point, itself excluded.
+
+    Parameters
+    ----------
+    points : np.ndarray [shape=(n_points, n_features)]
+    n_neighbors : int
+    approximate : bool
+        False: exact, by brute force (one BLAS product per block of rows,
+        as scikit-learn's brute-force search, squared distances from the
+        Gram matrix in float64). True: pynndescent's NN-descent, seeded.
+    seed : int
+        Seed of NN-descent.
+
+    Returns
+    -------
+    distances : np.ndarray [shape=(n_points, n_neighbors)], float64
+        Euclidean distances, increasing along each row.
+    indices : np.ndarray [shape=(n_points, n_neighbors)], int64
+    """
+    if approximate:
+        return _approximate_neighbors(points, n_neighbors, seed)
+    return _exact_neighbors(points, n_neighbors)
+
+
+def _exact_neighbors(points, n_neighbors):
+    n_points = points.shape[0]
+    norms = np.einsum("ij,ij->i", points, points, dtype=np.float64)
+    distances = np.empty((n_points, n_neighbors))
+    indices = np.empty((n_points, n_neighbors), dtype=np.int64)
+    step = max(1, min(n_points, _BLOCK_ELEMENTS // n_points))
+    # float64 Gram products of float32 data are exact products of the
+    # same numbers; upcast one block at a time.
+    others = points if points.dtype == np.float64 else None
+    for start in range(0, n_points, step):
+        stop = min(start + step, n_points)
+        block = np.asarray(points[start:stop], dtype=np.float64)
+        if others is None:
+            squared = _gram_with(block, points)
+        elif start == 0 and stop == n_points:
+            squared = block @ block.T  # symmetric product: BLAS syrk, half the work
+        else:
+            squared = block @ others.T
+        squared *= -2
+        squared += norms[start:stop, np.newaxis]
+        squared += norms[np.newaxis, :]
+        rows = np.arange(stop - start)
+        squared[rows, start + rows] = np.inf  # not its own neighbour
+        nearest = np.argpartition(squared, n_neighbors - 1, axis=1)[:, :n_neighbors]
+        nearest_squared = np.take_along_axis(squared, nearest, axis=1)
+        order = np.argsort(nearest_squared, axis=1, kind="stable")
+        indices[start:stop] = np.take_along_axis(nearest, order, axis=1)
+        distances[start:stop] = np.take_along_axis(nearest_squared, order, axis=1)
+    np.maximum(distances, 0, out=distances)
+    return np.sqrt(distances, out=distances), indices
+
+
+def _gram_with(block, points):
+    # block @ points.T in float64 for float32 points, without a float64
+    # copy of all points: by column blocks.
+    out = np.empty((block.shape[0], points.shape[0]))
+    step = max(1, _BLOCK_ELEMENTS // max(points.shape[1], 1))
+    for start in range(0, points.shape[0], step):
+        other = np.asarray(points[start : start + step], dtype=np.float64)
+        np.matmul(block, other.T, out=out[:, start : start + step])
+    return out
+
+
+def _approximate_neighbors(points, n_neighbors, seed):
+    try:
+        import pynndescent
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("approximate neighbours need pynndescent (pip install pynndescent)") from error
+    n_points = points.shape[0]
+    index = pynndescent.NNDescent(
+        np.asarray(points, dtype=np.float32),
+        n_neighbors=n_neighbors + 1,  # the point itself comes first
+        metric="euclidean",
+        random_state=seed,
+        n_jobs=_n_threads(),
+        compressed=True,
+    )
+    found, found_distances = index.neighbor_graph
+    del index
+    # Drop each point from its own list; if NN-descent missed it (or a
+    # duplicate took its place), drop the farthest instead.
+    is_self = found == np.arange(n_points)[:, np.newaxis]
+    is_self[~is_self.any(axis=1), -1] = True
+    keep = ~is_self
+    keep[is_self.sum(axis=1) > 1] = True  # cannot happen; keep shapes safe
+    indices = found[keep].reshape(n_points, n_neighbors).astype(np.int64)
+    distances = found_distances[keep].reshape(n_points, n_neighbors).astype(np.float64)
+    if (indices < 0).any():
+        raise DataError("isomap: NN-descent did not find n_neighbors neighbours for every point")
+    return distances, indices
+
+
+def _symmetric_graph(distances, indices):
+    """Sparse symmetric graph from each point's neighbour list."""
+    n_points, n_neighbors = indices.shape
+    tiny = np.finfo(np.float64).tiny
+    graph = scipy.sparse.csr_array(
+        (
+            np.maximum(distances.ravel(), tiny),
+            indices.ravel(),
+            np.arange(0, n_points * n_neighbors + 1, n_neighbors),
+        ),
+        shape=(n_points, n_points),
+    )
+    graph = graph.maximum(graph.T).tocsr()
+    graph.sort_indices()
+    return graph
+
+
+def knn_graph(points, n_neighbors, approximate=False, seed=0):
     """Symmetric K-nearest-neighbour graph with Euclidean edge lengths.
 
     Parameters
@@ -72,6 +280,10 @@ def knn_graph(points, n_neighbors):
     points : np.ndarray [shape=(n_points, n_features)]
     n_neighbors : int
         Neighbours of each point, itself excluded.
+    approximate : bool
+        Find the neighbours with pynndescent instead of brute force.
+    seed : int
+        Seed of pynndescent.
 
     Returns
     -------
@@ -81,22 +293,16 @@ def knn_graph(points, n_neighbors):
         distances (duplicate points) are stored as a tiny positive length,
         so that they remain edges.
     """
-    neighbors = NearestNeighbors(n_neighbors=n_neighbors).fit(points)
-    distances, indices = neighbors.kneighbors()
-    n_points = points.shape[0]
-    tiny = np.finfo(np.float64).tiny
-    rows = np.repeat(np.arange(n_points), n_neighbors)
-    graph = scipy.sparse.csr_array(
-        (np.maximum(distances.ravel(), tiny), (rows, indices.ravel())), shape=(n_points, n_points)
-    )
-    return graph.maximum(graph.T).tocsr()
+    distances, indices = nearest_neighbors(points, n_neighbors, approximate, seed)
+    return _symmetric_graph(distances, indices)
 
 
 def join_components(graph, points, labels):
     """Join the components of a graph by their shortest connecting edges.
 
     For every pair of components, the closest pair of points (one in each)
-    is linked, as scikit-learn's Isomap does.
+    is linked, as scikit-learn's Isomap does. Distances are computed by
+    blocks, so memory stays bounded for large components.
 
     Parameters
     ----------
@@ -110,24 +316,178 @@ def join_components(graph, points, labels):
     graph : scipy.sparse.csr_array [shape=(n_points, n_points)]
     n_added : int
     """
-    graph = scipy.sparse.lil_array(graph)
     n_labels = labels.max() + 1
-    n_added = 0
     tiny = np.finfo(np.float64).tiny
+    rows, cols, lengths = [], [], []
+    members = [np.flatnonzero(labels == label) for label in range(n_labels)]
     for first in range(n_labels):
-        first_members = np.flatnonzero(labels == first)
         for second in range(first + 1, n_labels):
-            second_members = np.flatnonzero(labels == second)
-            distances = pairwise_distances(points[first_members], points[second_members])
-            i, j = np.unravel_index(np.argmin(distances), distances.shape)
-            length = max(distances[i, j], tiny)
-            graph[first_members[i], second_members[j]] = length
-            graph[second_members[j], first_members[i]] = length
-            n_added += 1
-    return graph.tocsr(), n_added
+            i, j, length = _closest_pair(points, members[first], members[second])
+            rows += [i, j]
+            cols += [j, i]
+            lengths += [max(length, tiny)] * 2
+    added = scipy.sparse.csr_array((lengths, (rows, cols)), shape=graph.shape)
+    # The components share no edge, so the new edges never overlap old ones.
+    joined = scipy.sparse.csr_array(graph) + added
+    joined.sort_indices()
+    return joined, len(rows) // 2
 
 
-def isomap(points, n_neighbors=100, n_components=3, disconnected="join", seed=0):
+def _closest_pair(points, first, second):
+    """Closest pair (i in first, j in second) and its distance."""
+    best = (first[0], second[0], np.inf)
+    other = np.asarray(points[second], dtype=np.float64)
+    other_norms = np.einsum("ij,ij->i", other, other)
+    step = max(1, _BLOCK_ELEMENTS // max(second.size, 1))
+    for start in range(0, first.size, step):
+        chosen = first[start : start + step]
+        block = np.asarray(points[chosen], dtype=np.float64)
+        squared = block @ other.T
+        squared *= -2
+        squared += np.einsum("ij,ij->i", block, block)[:, np.newaxis]
+        squared += other_norms
+        i, j = np.unravel_index(np.argmin(squared), squared.shape)
+        if squared[i, j] < best[2]:
+            best = (chosen[i], second[j], squared[i, j])
+    # The closest pair's length, from the difference (no cancellation).
+    i, j, _ = best
+    difference = np.asarray(points[i], dtype=np.float64) - np.asarray(points[j], dtype=np.float64)
+    return int(i), int(j), float(np.sqrt(difference @ difference))
+
+
+# ---------------------------------------------------------------------------
+# Geodesic distances
+
+
+if numba is not None:
+
+    @numba.njit(nogil=True, cache=True)
+    def _dijkstra_rows(indptr, indices, data, sources, out):  # pragma: no cover - compiled
+        # Dijkstra from each source with a binary heap (lazy deletion);
+        # out[row] receives the distances from sources[row].
+        n = indptr.size - 1
+        dist = np.empty(n, np.float64)
+        done = np.empty(n, np.bool_)
+        heap_dist = np.empty(indices.size + 1, np.float64)
+        heap_node = np.empty(indices.size + 1, np.int64)
+        for row in range(sources.size):
+            dist[:] = np.inf
+            done[:] = False
+            source = sources[row]
+            dist[source] = 0.0
+            heap_dist[0] = 0.0
+            heap_node[0] = source
+            size = 1
+            while size > 0:
+                d = heap_dist[0]
+                v = heap_node[0]
+                size -= 1
+                if size > 0:  # pop: the last entry sifts down from the root
+                    last_dist = heap_dist[size]
+                    last_node = heap_node[size]
+                    i = 0
+                    while True:
+                        child = 2 * i + 1
+                        if child >= size:
+                            break
+                        if child + 1 < size and heap_dist[child + 1] < heap_dist[child]:
+                            child += 1
+                        if heap_dist[child] >= last_dist:
+                            break
+                        heap_dist[i] = heap_dist[child]
+                        heap_node[i] = heap_node[child]
+                        i = child
+                    heap_dist[i] = last_dist
+                    heap_node[i] = last_node
+                if done[v]:
+                    continue
+                done[v] = True
+                for edge in range(indptr[v], indptr[v + 1]):
+                    w = indices[edge]
+                    candidate = d + data[edge]
+                    if candidate < dist[w]:
+                        dist[w] = candidate
+                        i = size  # push: sift up
+                        size += 1
+                        while i > 0:
+                            parent = (i - 1) >> 1
+                            if heap_dist[parent] <= candidate:
+                                break
+                            heap_dist[i] = heap_dist[parent]
+                            heap_node[i] = heap_node[parent]
+                            i = parent
+                        heap_dist[i] = candidate
+                        heap_node[i] = w
+            for j in range(n):
+                out[row, j] = dist[j]
+
+
+def geodesic_distances(graph, sources=None, dtype=np.float64):
+    """Shortest-path lengths in a symmetric graph.
+
+    Parameters
+    ----------
+    graph : scipy.sparse array [shape=(n_points, n_points)]
+        Symmetric, positive edge lengths.
+    sources : np.ndarray [shape=(n_sources,)] or None
+        Points to measure from; None for all.
+    dtype : np.dtype
+        Of the result (the paths are summed in float64 either way).
+
+    Returns
+    -------
+    distances : np.ndarray [shape=(n_sources, n_points)]
+        ``inf`` between points in different components.
+    """
+    graph = scipy.sparse.csr_array(graph)
+    n_points = graph.shape[0]
+    sources = np.arange(n_points) if sources is None else np.asarray(sources, dtype=np.int64)
+    out = np.empty((sources.size, n_points), dtype=dtype)
+    n_threads = _n_threads()
+    # A few blocks per thread balance the load; each is a contiguous slice.
+    blocks = np.array_split(np.arange(sources.size), min(sources.size, 4 * n_threads))
+    blocks = [block for block in blocks if block.size]
+    if numba is not None:
+        if not graph.has_sorted_indices:
+            graph.sort_indices()
+        indptr, indices = graph.indptr, graph.indices
+        data = np.asarray(graph.data, dtype=np.float64)
+
+        def run(block):
+            _dijkstra_rows(indptr, indices, data, sources[block], out[block[0] : block[-1] + 1])
+
+    else:  # scipy's Dijkstra holds the GIL: one thread.
+        n_threads = 1
+
+        def run(block):
+            # The graph is symmetric: directed=True gives the same paths
+            # with half the edge scans of directed=False.
+            out[block[0] : block[-1] + 1] = dijkstra(graph, directed=True, indices=sources[block])
+
+    if n_threads == 1:
+        for block in blocks:
+            run(block)
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(run, blocks))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Isomap
+
+
+def isomap(
+    points,
+    n_neighbors=100,
+    n_components=3,
+    disconnected="join",
+    seed=0,
+    method="auto",
+    n_landmarks=DEFAULT_N_LANDMARKS,
+    landmarks="random",
+    neighbors="auto",
+):
     """Isomap embedding of a point cloud.
 
     Parameters
@@ -143,7 +503,23 @@ def isomap(points, n_neighbors=100, n_components=3, disconnected="join", seed=0)
         join them by their shortest inter-component edges (with a warning)
         or raise ``DataError``.
     seed : int
-        Seed of the eigensolver's starting vector.
+        Seed of the eigensolver's starting vector, of the landmark choice
+        and of pynndescent.
+    method : {"auto", "exact", "landmark"}
+        ``"exact"``: geodesics between all pairs of points (scikit-learn's
+        result). ``"landmark"``: landmark Isomap (de Silva & Tenenbaum,
+        2003). ``"auto"``: exact up to :data:`AUTO_LANDMARK_THRESHOLD`
+        points, landmark above.
+    n_landmarks : int
+        Landmarks of landmark Isomap (at most the number of points; with
+        every point a landmark, the result is exact Isomap's).
+    landmarks : {"random", "maxmin"}
+        Landmark choice: uniformly at random (seeded), or greedy max-min
+        in geodesic distance from a random first one (better spread; its
+        Dijkstra runs one landmark at a time, on one core).
+    neighbors : {"auto", "exact", "approximate"}
+        K-NN search: brute force, or pynndescent. ``"auto"``: exact for
+        exact Isomap or up to :data:`EXACT_NEIGHBORS_MAX_POINTS` points.
 
     Returns
     -------
@@ -155,7 +531,9 @@ def isomap(points, n_neighbors=100, n_components=3, disconnected="join", seed=0)
         If there are too few points or non-finite values, or if the graph
         is disconnected and ``disconnected="fail"``.
     """
-    points = np.asarray(points, dtype=np.float64)
+    points = np.asarray(points)
+    if points.dtype not in (np.float32, np.float64):
+        points = points.astype(np.float64)
     if points.ndim != 2:
         raise DataError(f"isomap: expected a 2-D array of points, got shape {points.shape}")
     n_points = points.shape[0]
@@ -168,8 +546,25 @@ def isomap(points, n_neighbors=100, n_components=3, disconnected="join", seed=0)
         raise DataError("isomap: points contain NaN or infinite values")
     if disconnected not in ("join", "fail"):
         raise ValueError(f"disconnected must be 'join' or 'fail', got {disconnected!r}")
+    if method not in ("auto", "exact", "landmark"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'landmark', got {method!r}")
+    if neighbors not in ("auto", "exact", "approximate"):
+        raise ValueError(f"neighbors must be 'auto', 'exact' or 'approximate', got {neighbors!r}")
+    if landmarks not in ("random", "maxmin"):
+        raise ValueError(f"landmarks must be 'random' or 'maxmin', got {landmarks!r}")
+    if method == "auto":
+        method = "exact" if n_points <= AUTO_LANDMARK_THRESHOLD else "landmark"
+    if method == "landmark":
+        if n_landmarks <= n_components:
+            raise ValueError(f"n_landmarks={n_landmarks} must exceed n_components={n_components}")
+        n_landmarks = min(int(n_landmarks), n_points)
+    if neighbors == "auto":
+        exact_neighbors = method == "exact" or n_points <= EXACT_NEIGHBORS_MAX_POINTS
+        neighbors = "exact" if exact_neighbors else "approximate"
+    if method == "exact" and points.dtype != np.float64:
+        points = points.astype(np.float64)
 
-    graph = knn_graph(points, n_neighbors)
+    graph = knn_graph(points, n_neighbors, approximate=neighbors == "approximate", seed=seed)
     n_graph_components, labels = connected_components(graph, directed=False)
     sizes = sorted(np.bincount(labels).tolist(), reverse=True)
     joined = 0
@@ -183,9 +578,15 @@ def isomap(points, n_neighbors=100, n_components=3, disconnected="join", seed=0)
         graph, joined = join_components(graph, points, labels)
         logger.warning("%s; joined by %d shortest inter-component edges", message, joined)
 
-    geodesics = dijkstra(graph, directed=False)
-    coordinates, eigenvalues = classical_mds(geodesics, n_components, seed=seed)
-    return IsomapResult(coordinates, eigenvalues, n_graph_components, sizes, joined)
+    if method == "exact":
+        geodesics = geodesic_distances(graph)
+        coordinates, eigenvalues = classical_mds(geodesics, n_components, seed=seed)
+        del geodesics
+        return IsomapResult(coordinates, eigenvalues, n_graph_components, sizes, joined, "exact", None, neighbors)
+    coordinates, eigenvalues = _landmark_mds(graph, n_components, n_landmarks, landmarks, seed)
+    return IsomapResult(
+        coordinates, eigenvalues, n_graph_components, sizes, joined, "landmark", n_landmarks, neighbors
+    )
 
 
 def classical_mds(distances, n_components, seed=0):
@@ -211,14 +612,90 @@ def classical_mds(distances, n_components, seed=0):
     # Double centring, in place: K - row means - column means + grand mean.
     row_means = kernel.mean(axis=1)
     kernel -= row_means[np.newaxis, :]
-    kernel -= row_means[:, np.newaxis]
-    kernel += row_means.mean()
+    kernel -= (row_means - row_means.mean())[:, np.newaxis]
     start = np.random.default_rng(seed).standard_normal(kernel.shape[0])
     eigenvalues, eigenvectors = eigsh(kernel, k=n_components, which="LA", v0=start)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
-    # Deterministic signs: the largest-magnitude entry of each axis is positive.
-    largest = eigenvectors[np.argmax(np.abs(eigenvectors), axis=0), np.arange(n_components)]
-    eigenvectors *= np.sign(largest)
+    _fix_signs(eigenvectors)
     coordinates = eigenvectors * np.sqrt(np.maximum(eigenvalues, 0))
     return coordinates, eigenvalues
+
+
+def _fix_signs(vectors):
+    # Deterministic signs: the largest-magnitude entry of each column is positive.
+    largest = vectors[np.argmax(np.abs(vectors), axis=0), np.arange(vectors.shape[1])]
+    vectors *= np.where(largest < 0, -1.0, 1.0)
+
+
+def _landmark_mds(graph, n_components, n_landmarks, landmarks, seed):
+    """Landmark MDS (de Silva & Tenenbaum, 2003) of a connected graph's geodesics.
+
+    Returns
+    -------
+    coordinates : np.ndarray [shape=(n_points, n_components)]
+        Centred, along principal axes, signs fixed.
+    eigenvalues : np.ndarray [shape=(n_components,)]
+        Sum of squares of each coordinate, decreasing.
+    """
+    n_points = graph.shape[0]
+    rng = np.random.default_rng(seed)
+    if n_landmarks >= n_points:
+        chosen = np.arange(n_points)
+        rows = geodesic_distances(graph, chosen, dtype=np.float32)
+    elif landmarks == "random":
+        chosen = np.sort(rng.choice(n_points, size=n_landmarks, replace=False))
+        # float32 rows: 4 bytes per (landmark, point); paths summed in float64.
+        rows = geodesic_distances(graph, chosen, dtype=np.float32)
+    else:
+        chosen, rows = _maxmin_landmarks(graph, n_landmarks, rng)
+    # 1. Classical MDS of the landmarks.
+    squared = rows[:, chosen].astype(np.float64) ** 2
+    squared = (squared + squared.T) / 2  # symmetric up to rounding
+    mean_squared = squared.mean(axis=1)  # delta_mu of de Silva & Tenenbaum
+    kernel = -0.5 * squared
+    kernel -= kernel.mean(axis=0)[np.newaxis, :]
+    kernel -= kernel.mean(axis=1)[:, np.newaxis]
+    size = kernel.shape[0]
+    eigenvalues, eigenvectors = scipy.linalg.eigh(kernel, subset_by_index=[size - n_components, size - 1])
+    eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
+    if (eigenvalues <= 0).any():
+        logger.warning("landmark Isomap: non-positive eigenvalues %s; those axes are zero", eigenvalues)
+    # 2. Triangulation: x = -1/2 L# (delta_x - delta_mu), L# = V / sqrt(lambda).
+    scale = np.where(eigenvalues > 0, 1 / np.sqrt(np.maximum(eigenvalues, np.finfo(float).tiny)), 0.0)
+    pseudo_inverse = eigenvectors * scale  # (n_landmarks, n_components)
+    coordinates = np.empty((n_points, n_components))
+    step = max(1, _BLOCK_ELEMENTS // rows.shape[0])
+    for start in range(0, n_points, step):
+        block = rows[:, start : start + step].astype(np.float64)
+        block **= 2
+        block -= mean_squared[:, np.newaxis]
+        coordinates[start : start + step] = -0.5 * (block.T @ pseudo_inverse)
+    del rows
+    # 3. Principal axes of all points (de Silva & Tenenbaum's optional PCA step).
+    coordinates -= coordinates.mean(axis=0)
+    variances, axes = np.linalg.eigh(coordinates.T @ coordinates)
+    coordinates = coordinates @ axes[:, ::-1]
+    _fix_signs(coordinates)
+    return coordinates, (coordinates**2).sum(axis=0)
+
+
+def _maxmin_landmarks(graph, n_landmarks, rng):
+    """Greedy max-min landmarks: each is the point farthest (geodesically)
+    from all previous ones; the first is random."""
+    n_points = graph.shape[0]
+    rows = np.empty((n_landmarks, n_points), dtype=np.float32)
+    chosen = np.empty(n_landmarks, dtype=np.int64)
+    nearest = np.full(n_points, np.inf)
+    chosen[0] = rng.integers(n_points)
+    for k in range(n_landmarks):
+        if numba is not None:
+            row = np.empty((1, n_points))
+            _dijkstra_rows(graph.indptr, graph.indices, graph.data.astype(np.float64, copy=False), chosen[k : k + 1], row)
+        else:
+            row = dijkstra(graph, directed=True, indices=chosen[k : k + 1])
+        rows[k] = row[0]
+        np.minimum(nearest, row[0], out=nearest)
+        if k + 1 < n_landmarks:
+            chosen[k + 1] = np.argmax(nearest)
+    return chosen, rows
