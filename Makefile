@@ -11,14 +11,17 @@ CORES ?= 8
 
 env: $(VENV)/.installed
 
-REQUIREMENTS := requirements.txt requirements-models-torch.txt
+REQUIREMENTS := requirements.txt requirements-models-torch.txt requirements-models-tf.txt
 NODEPS := requirements-nodeps.txt requirements-models-torch-nodeps.txt
+# hearvalidator declares Python < 3.9, hence --ignore-requires-python.
+NODEPS_ANY_PYTHON := requirements-models-tf-nodeps.txt
 
-$(VENV)/.installed: $(REQUIREMENTS) $(NODEPS) pyproject.toml
+$(VENV)/.installed: $(REQUIREMENTS) $(NODEPS) $(NODEPS_ANY_PYTHON) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
 	$(BIN)/python -m pip install --quiet --no-deps $(addprefix -r ,$(NODEPS))
+	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python $(addprefix -r ,$(NODEPS_ANY_PYTHON))
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
