@@ -13,7 +13,7 @@ import yaml
 from gear.datasets import parameter_values
 from gear.errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "load_config"]
+__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "sorted_keys", "load_config"]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -82,10 +82,36 @@ def validate_config(config, root="."):
                     f"config: datasets.{dataset_id}.f1.max: {spec['f1']['max']} Hz is not below "
                     f"Nyquist ({spec['sample_rate'] / 2} Hz)"
                 )
+    isomap = config["isomap"]
+    if isomap["n_landmarks"] <= isomap["n_components"]:
+        raise ConfigError(
+            f"config: isomap.n_landmarks: {isomap['n_landmarks']} landmarks cannot place points in "
+            f"{isomap['n_components']} dimensions (need more than n_components)"
+        )
     for model_id, spec in config["models"].items():
         if not (Path(root) / spec["env"]).is_file():
             raise ConfigError(f"config: models.{model_id}.env: no such environment file {spec['env']!r}")
     return config
+
+
+def sorted_keys(value):
+    """A copy of a nested configuration with every mapping's keys sorted.
+
+    Parameters
+    ----------
+    value : dict, list or scalar
+
+    Returns
+    -------
+    value : same type
+        Equal to ``value``; mappings rebuilt in key order, so that its text
+        form does not depend on the order of keys in the file.
+    """
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value
 
 
 def load_config(path, root=None):

@@ -9,6 +9,6 @@ draw_sound_grid(
     snakemake.input.audio,
     [snakemake.output.png, *snakemake.output.extra],
     physical_units=snakemake.params.physical_units,
-    n_rows=snakemake.params.grid["grid_rows"],
-    n_cols=snakemake.params.grid["grid_cols"],
+    n_rows=snakemake.params.grid_rows,
+    n_cols=snakemake.params.grid_cols,
 )

@@ -4,10 +4,10 @@ from gear.logs import log_to_file
 from gear.pipeline import write_view
 
 log_to_file(snakemake.log[0])
-model, dataset = snakemake.wildcards.model, snakemake.wildcards.dataset
+dataset = snakemake.wildcards.dataset
 write_view(
     snakemake.input.coordinates,
     snakemake.input.params,
     snakemake.output.html,
-    title=f"{snakemake.params.labels.get(model, model)} on {dataset}: Isomap of the scene embeddings",
+    title=f"{snakemake.params.label} on {dataset}: Isomap of the scene embeddings",
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gear.config import load_config, validate_config
+from gear.config import load_config, sorted_keys, validate_config
 from gear.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,14 @@ def config():
 
 def test_default_config_is_valid_and_gets_defaults():
     config = load_config(ROOT / "config.yaml")
-    assert config["isomap"] == {"n_neighbors": 100, "n_components": 3, "disconnected": "join"}
+    assert config["isomap"] == {
+        "n_neighbors": 100,
+        "n_components": 3,
+        "disconnected": "join",
+        "method": "auto",
+        "n_landmarks": 1000,
+        "neighbors": "auto",
+    }
     assert config["regression"] == {"n_neighbors": 40, "leave_one_out": False}
     assert config["models"]["crepe"]["batch_size"] == 64
     assert config["datasets"]["harmonic"]["peak"] == 0.9
@@ -29,6 +36,11 @@ def test_default_config_is_valid_and_gets_defaults():
 
 def test_test_config_is_valid():
     load_config(ROOT / "tests" / "config" / "config.yaml")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda path: path.name)
+def test_example_configs_are_valid(path):
+    load_config(path, root=ROOT)
 
 
 def set_key(path, value):
@@ -50,6 +62,8 @@ def set_key(path, value):
         (set_key(["models", "base", "modul"], "x"), r"models.base: .*'modul' was unexpected"),
         (set_key(["datasets", "gear2023", "duration"], 2), r"datasets.gear2023: .*'duration' was unexpected"),
         (set_key(["isomap", "n_neighbors"], "ten"), r"isomap.n_neighbors: 'ten' is not of type 'integer'"),
+        (set_key(["isomap", "method"], "landmarks"), r"isomap.method: 'landmarks' is not one of"),
+        (set_key(["isomap", "n_landmarks"], 3), r"isomap.n_landmarks: 3 is less than the minimum"),
         (set_key(["regression", "n_neighbors"], 0), r"regression.n_neighbors: 0 is less than the minimum"),
         (set_key(["datasets", "harmonic", "f1", "num"], 0), r"datasets.harmonic.f1.num: 0 is less than"),
         (set_key(["datasets", "harmonic", "alpha", "min"], 5), r"datasets.harmonic.alpha: range \[5, 2.0\]"),
@@ -67,6 +81,19 @@ def test_bad_values_give_one_line_errors_naming_the_key(config, change, message)
     with pytest.raises(ConfigError, match=message) as error:
         validate_config(config, root=ROOT)
     assert "\n" not in str(error.value)
+
+
+def test_fewer_landmarks_than_dimensions_is_rejected(config):
+    config["isomap"] = {"n_components": 8, "n_landmarks": 6}
+    with pytest.raises(ConfigError, match=r"isomap.n_landmarks: 6 landmarks cannot place points in 8"):
+        validate_config(config, root=ROOT)
+
+
+def test_sorted_keys_is_equal_and_independent_of_key_order():
+    one = {"b": {"y": 1, "x": [{"q": 2, "p": 3}]}, "a": 0}
+    two = {"a": 0, "b": {"x": [{"p": 3, "q": 2}], "y": 1}}
+    assert sorted_keys(one) == one
+    assert repr(sorted_keys(one)) == repr(sorted_keys(two)) != repr(one)
 
 
 def test_unreadable_file(tmp_path):

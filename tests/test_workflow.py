@@ -1,6 +1,8 @@
 """The workflow end to end on a tiny configuration, plus lint and format checks."""
 
+import copy
 import json
+import shutil
 import subprocess
 import sys
 
@@ -97,6 +99,61 @@ def test_rerun_has_nothing_to_do(run):
     results, _ = run
     dry = snakemake("-n", "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))
     assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def _planned_jobs(output):
+    """(rule, first output) of every job a dry run plans."""
+    jobs, rule = [], None
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith(("rule ", "checkpoint ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.startswith("output:") and rule is not None:
+            jobs.append((rule, line.split()[1].rstrip(",")))
+            rule = None
+    return jobs
+
+
+@pytest.fixture
+def finished_copy(run, tmp_path):
+    """A copy of the finished tiny run (timestamps and Snakemake metadata kept)."""
+    results, config = run
+    workdir = tmp_path / "copy"
+    shutil.copytree(results.parent, workdir, symlinks=True)
+    return workdir, copy.deepcopy(config)
+
+
+def test_adding_a_model_plans_only_its_jobs(finished_copy):
+    workdir, config = finished_copy
+    config["models"]["mfcc"] = {"module": "gear.models.mfcc", "env": "envs/torch.yaml"}
+    changed = workdir / "added.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    # The new model's availability is a checkpoint: settle it, then plan.
+    check = snakemake("--cores", "1", "--configfile", str(changed), "--directory", str(workdir), "results/models/mfcc.json")
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    dry = snakemake("-n", "--configfile", str(changed), "--directory", str(workdir))
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    jobs = _planned_jobs(dry.stdout)
+    per_model = {"embed", "isomap", "regress", "view", "metrics"}
+    planned = {rule for rule, _ in jobs}
+    assert per_model <= planned, planned
+    for rule, output in jobs:
+        if rule in per_model:
+            assert "/mfcc." in output, (rule, output)
+    assert not planned & {"synthesize", "check_model"}, planned
+
+
+def test_changing_a_plotting_option_recomputes_no_embedding(finished_copy):
+    workdir, config = finished_copy
+    config["figures"]["point_size"] = 3.0
+    changed = workdir / "plotting.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    dry = snakemake("-n", "--configfile", str(changed), "--directory", str(workdir))
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    planned = {rule for rule, _ in _planned_jobs(dry.stdout)}
+    assert planned, "a plotting change must redraw some figures"
+    # provenance.json records the whole config, so it is rewritten.
+    assert planned == {"figure_isomap", "provenance"}, planned
 
 
 def test_lint_is_clean():

@@ -3,13 +3,23 @@
 
 import json
 
-from gear.config import validate_config
+from gear.config import sorted_keys, validate_config
 from gear.errors import ConfigError
 
 try:
     validate_config(config, root=workflow.basedir)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+# Snakemake compares params by their text: with keys in a fixed order,
+# reordering config.yaml (or merging configs) reruns nothing.
+# Datasets and models keep their order: it is the order of the figures.
+_canonical = sorted_keys(config)
+for _section in ("datasets", "models"):
+    _canonical[_section] = {
+        key: sorted_keys(spec) for key, spec in config[_section].items()
+    }
+config.clear()
+config.update(_canonical)
 
 DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
@@ -27,6 +37,11 @@ wildcard_constraints:
 def model_env(wildcards):
     """Conda environment file of the model's family."""
     return workflow.source_path(f"../../{config['models'][wildcards.model]['env']}")
+
+
+def model_label(wildcards):
+    """The model's name in figures."""
+    return LABELS[wildcards.model]
 
 
 def model_spec(wildcards):

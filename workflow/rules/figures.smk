@@ -18,7 +18,8 @@ rule figure_sounds:
         mem_mb=2000,
     params:
         physical_units=resamples,
-        grid=config["figures"],
+        grid_rows=config["figures"]["grid_rows"],
+        grid_cols=config["figures"]["grid_cols"],
     script:
         "../../scripts/figure_sounds.py"
 

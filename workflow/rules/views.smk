@@ -17,6 +17,6 @@ rule view:
     resources:
         mem_mb=1000,
     params:
-        labels=LABELS,
+        label=model_label,
     script:
         "../../scripts/view.py"
