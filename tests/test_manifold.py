@@ -4,13 +4,17 @@ import logging
 
 import numpy as np
 import pytest
+import scipy.sparse
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import procrustes
 from scipy.stats import spearmanr
 from sklearn.datasets import make_swiss_roll
 from sklearn.manifold import Isomap
+from sklearn.neighbors import NearestNeighbors
 
+from gear import manifold
 from gear.errors import DataError
-from gear.manifold import isomap, knn_graph
+from gear.manifold import geodesic_distances, isomap, knn_graph, nearest_neighbors, neighbor_recall
 
 
 def test_recovers_swiss_roll_parameter():
@@ -90,3 +94,102 @@ def test_duplicate_points_stay_connected():
 def test_rejects_bad_input(points, message):
     with pytest.raises(DataError, match=message):
         isomap(points, n_neighbors=10)
+
+
+# ---------------------------------------------------------------------------
+# Geodesic distances: the compiled Dijkstra against scipy's
+
+
+def random_graph(rng, n_points, n_edges, integer_lengths=False):
+    """Random symmetric graph; integer lengths make many paths tie."""
+    rows = rng.integers(n_points, size=n_edges)
+    cols = rng.integers(n_points, size=n_edges)
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
+    lengths = rng.integers(1, 4, size=rows.size).astype(float) if integer_lengths else rng.uniform(0.01, 1, rows.size)
+    graph = scipy.sparse.csr_array((lengths, (rows, cols)), shape=(n_points, n_points))
+    return graph.maximum(graph.T).tocsr()
+
+
+@pytest.mark.parametrize("queue", ["blocked", "heap"])
+@pytest.mark.parametrize("integer_lengths", [False, True])
+@pytest.mark.parametrize("n_edges", [150, 2000])  # 150: many components
+def test_geodesic_distances_equal_scipy(rng, monkeypatch, queue, integer_lengths, n_edges):
+    # Both priority queues: the two-level one for small graphs, the heap above.
+    monkeypatch.setattr(manifold, "_BLOCKED_QUEUE_MAX_POINTS", 10**9 if queue == "blocked" else 0)
+    graph = random_graph(rng, 300, n_edges, integer_lengths)
+    expected = dijkstra(graph, directed=False)
+    np.testing.assert_array_equal(geodesic_distances(graph), expected)
+    sources = rng.choice(300, size=17, replace=False)
+    np.testing.assert_array_equal(geodesic_distances(graph, sources), expected[sources])
+    as_float32 = geodesic_distances(graph, sources, dtype=np.float32)
+    assert as_float32.dtype == np.float32
+    np.testing.assert_array_equal(as_float32, expected[sources].astype(np.float32))
+    if n_edges == 150:
+        assert np.isinf(expected).any()  # the disconnected case was tested
+
+
+def test_geodesic_distances_of_a_path_graph():
+    # 0 - 1 - 2 - 3 with lengths 1, 2, 3: the geodesics are partial sums.
+    graph = scipy.sparse.diags([[1.0, 2, 3], [1.0, 2, 3]], [1, -1], shape=(4, 4), format="csr")
+    cumulative = np.array([0.0, 1, 3, 6])
+    np.testing.assert_array_equal(geodesic_distances(graph), np.abs(cumulative[:, None] - cumulative))
+
+
+# ---------------------------------------------------------------------------
+# Landmark Isomap
+
+
+def grid_in_high_dimension(rng, side=30, n_features=50):
+    """A flat 2-D grid, isometrically embedded in n_features dimensions."""
+    grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), axis=-1).reshape(-1, 2).astype(float)
+    rotation = np.linalg.qr(rng.standard_normal((n_features, n_features)))[0][:2]
+    return grid, grid @ rotation
+
+
+def test_exact_recovers_a_flat_grid(rng):
+    grid, points = grid_in_high_dimension(rng)
+    coordinates = isomap(points, n_neighbors=8, n_components=2, method="exact").coordinates
+    # Geodesics along the 8-NN graph of a grid are not exactly Euclidean
+    # (paths zigzag), but the grid is recovered up to a rigid motion.
+    assert procrustes(grid, coordinates)[2] < 1e-3
+
+
+def test_landmark_with_every_point_a_landmark_is_exact(rng):
+    points = rng.standard_normal((250, 6))
+    exact = isomap(points, n_neighbors=12, n_components=3, method="exact")
+    landmark = isomap(points, n_neighbors=12, n_components=3, method="landmark", n_landmarks=250)
+    assert landmark.method == "landmark" and landmark.n_landmarks == 250
+    assert procrustes(exact.coordinates, landmark.coordinates)[2] < 1e-10
+
+
+@pytest.mark.parametrize("landmarks", ["random", "maxmin"])
+def test_landmark_agrees_with_exact_on_a_swiss_roll(landmarks):
+    points, _ = make_swiss_roll(n_samples=1500, noise=0.05, random_state=1)
+    exact = isomap(points, n_neighbors=10, n_components=2, method="exact").coordinates
+    landmark = isomap(points, n_neighbors=10, n_components=2, method="landmark", n_landmarks=100, landmarks=landmarks)
+    assert procrustes(exact, landmark.coordinates)[2] < 1e-3
+    assert landmark.summary()["neighbor_recall"] is None  # exact neighbours below the threshold
+
+
+# ---------------------------------------------------------------------------
+# Neighbours
+
+
+def test_exact_neighbors_equal_scikit_learn(rng):
+    points = rng.standard_normal((500, 30))
+    distances, indices = nearest_neighbors(points, 7)
+    expected_distances, expected_indices = NearestNeighbors(n_neighbors=7).fit(points).kneighbors()
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-12)
+
+
+def test_neighbor_recall(rng):
+    points = rng.standard_normal((400, 10))
+    _, indices = nearest_neighbors(points, 10)
+    assert neighbor_recall(points, indices) == 1.0
+    assert neighbor_recall(points.astype(np.float32), indices) > 0.99  # float32 input
+    # Replace half of each list by far-away points: recall falls to about 1/2.
+    corrupted = indices.copy()
+    corrupted[:, 5:] = np.argsort(-np.linalg.norm(points - points[:1], axis=1))[None, :5]
+    assert 0.45 <= neighbor_recall(points, corrupted) <= 0.55
