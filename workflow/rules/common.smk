@@ -2,6 +2,7 @@
 # The logic lives in the gear package; this file only wires it in.
 
 import json
+import os
 
 from gear.config import sorted_keys, validate_config
 from gear.errors import ConfigError
@@ -20,6 +21,9 @@ for _section in ("datasets", "models"):
     }
 config.clear()
 config.update(_canonical)
+
+# The repository, for the envs/*.post-deploy.sh scripts (pip install -e).
+os.environ.setdefault("GEAR_ROOT", workflow.basedir)
 
 DATASETS = list(config["datasets"])
 MODELS = list(config["models"])
