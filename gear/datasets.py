@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import MaxAbsScaler
 
 from gear.errors import ConfigError
 from gear.synth import additive_tones
@@ -82,7 +81,7 @@ def _params_table(f1, alpha, r):
     return pd.DataFrame({"sound_id": ids, "f1": f1, "alpha": alpha, "r": r})
 
 
-def gear2023():
+def gear2023(n_alpha=50, n_r=50):
     """The dataset of the paper's published code, to float precision.
 
     The published code (``utils.synthesis_data`` of the repository named in
@@ -103,30 +102,49 @@ def gear2023():
       the whole dataset: each *time sample* is divided by its maximum
       absolute value across sounds, not each sound by its peak.
 
+    Parameters
+    ----------
+    n_alpha, n_r : int
+        Grid sizes: 50 and 50 in the published code. Other sizes follow
+        the same recipe (``arange`` steps of ``2 / n_alpha`` and
+        ``1 / n_r``), e.g. to benchmark larger datasets.
+
     Returns
     -------
     dataset : Dataset
-        2,500 sounds of 1,024 samples.
+        ``n_alpha * n_r`` sounds (2,500 by default) of 1,024 samples.
     """
     n_samples = 1024
-    n_alpha, n_r = 50, 50
     alpha_values = np.arange(1, 3, (3 - 1) / n_alpha)
     r_values = np.arange(1, 2, (2 - 1) / n_r)
     alpha, r = (grid.ravel() for grid in np.meshgrid(alpha_values, r_values, indexing="ij"))
     # A local RandomState seeded 0 draws exactly what the legacy global
-    # generator did, without touching global state.
-    rng = np.random.RandomState(0)
-    f1 = np.array([rng.choice(range(12, 24), 1)[0] for _ in range(alpha.size)])
+    # generator did, without touching global state. One vectorized
+    # randint(0, 12) gives the same stream as the per-sound
+    # choice(range(12, 24), 1) calls (both draw one masked 32-bit word per
+    # value), without a Python loop over sounds.
+    f1 = 12 + np.random.RandomState(0).randint(0, 12, size=alpha.size)
     t = np.arange(n_samples) / n_samples
     n_harmonics = (n_samples / (2 * f1)).astype(int) - 1
-    audio = additive_tones(f1, alpha, r, t, n_harmonics, window=np.hanning(n_samples))
-    audio = MaxAbsScaler().fit_transform(audio)
+    audio = additive_tones(f1, alpha, r, t, n_harmonics, window=np.hanning(n_samples), dtype=np.float32)
+    _max_abs_scale(audio)
     return Dataset(
-        audio=audio.astype(np.float32),
+        audio=audio,
         params=_params_table(f1.astype(np.float64), alpha, r),
         sample_rate=GEAR2023_NOMINAL_SAMPLE_RATE,
         resample_to_model_rate=False,
     )
+
+
+def _max_abs_scale(audio):
+    """Divide each column by its maximum absolute value, in place.
+
+    scikit-learn's ``MaxAbsScaler().fit_transform`` (all-zero columns are
+    left alone) without its two full-size temporaries.
+    """
+    scale = np.maximum(audio.max(axis=0, initial=0), -audio.min(axis=0, initial=0))
+    scale[scale == 0] = 1
+    audio /= scale
 
 
 def parameter_values(spec, name):
@@ -211,13 +229,13 @@ def harmonic(f1, alpha, r, sample_rate=16000, duration=1.0, peak=0.9, f1_samplin
     n_harmonics = np.ceil(nyquist / f1_grid).astype(np.int64) - 1
     t = np.arange(n_samples) / sample_rate
     window = np.hanning(n_samples)
-    audio = additive_tones(f1_grid, alpha_grid, r_grid, t, n_harmonics, window=window)
-    peaks = np.abs(audio).max(axis=1, keepdims=True)
+    audio = additive_tones(f1_grid, alpha_grid, r_grid, t, n_harmonics, window=window, dtype=np.float32)
+    peaks = np.maximum(audio.max(axis=1, keepdims=True), -audio.min(axis=1, keepdims=True))
     # r = 1 with alpha large still leaves the even harmonics: a silent
     # sound would need every amplitude zero, which Eq. 1 cannot give.
-    audio *= peak / peaks
+    audio *= peak / peaks.astype(np.float64)
     return Dataset(
-        audio=audio.astype(np.float32),
+        audio=audio,
         params=_params_table(f1_grid, alpha_grid, r_grid),
         sample_rate=int(sample_rate),
         resample_to_model_rate=True,

@@ -6,10 +6,11 @@ killed mid-write never leaves a half-written output behind.
 """
 
 import contextlib
-import glob
+import io
 import os
+import secrets
+import struct
 from collections import Counter
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +26,9 @@ __all__ = [
     "save_table",
     "load_params",
     "write_audio",
+    "wav_header",
     "read_audio",
 ]
-
-
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
 
 
 @contextlib.contextmanager
@@ -56,18 +49,74 @@ def atomic_path(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Temporary files of a writer that was killed (SIGKILL skips `finally`).
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{glob.escape(path.suffix)}"):
-        stale.unlink(missing_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    _remove_stale_temporaries(path.parent, [path.name])
+    fd, tmp_path = _create_temporary(path)
     os.close(fd)
-    tmp_path = Path(tmp_name)
-    # mkstemp creates 0600 files; outputs get the usual permissions instead.
-    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _create_temporary(path):
+    # A new empty file ``.<name>.<random><suffix>`` next to ``path``, open
+    # for writing. Created with mode 0666 so that the umask gives outputs
+    # the usual permissions (mkstemp would make them 0600, and need a chmod).
+    while True:
+        tmp_path = path.with_name(f".{path.name}.{secrets.token_hex(6)}{path.suffix}")
+        try:
+            return os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp_path
+        except FileExistsError:
+            continue
+
+
+def _write_atomically(path, data):
+    """Write bytes to ``path`` as :func:`atomic_path` would, but faster.
+
+    The bytes go through the descriptor that created the temporary file:
+    reopening it by name truncates it, and ext4 then flushes a truncated
+    file to disk when it is renamed (``auto_da_alloc``), at about 1 ms a
+    file. Stale temporary files are not removed.
+    """
+    fd, tmp_path = _create_temporary(path)
+    try:
+        with open(fd, "wb") as file:
+            file.write(data)
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_temporaries(directory, names):
+    """Remove the temporary files of :func:`atomic_path` for these file names.
+
+    Parameters
+    ----------
+    directory : Path
+    names : iterable of str
+        Final file names in ``directory``; one scan of the directory
+        serves them all.
+    """
+    names = set(names)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            hidden = entry.name
+            if not hidden.startswith("."):
+                continue
+            # ".<name>.<random><suffix>": try every dot as the end of <name>.
+            for end in range(1, len(hidden)):
+                name = hidden[1:end]
+                suffix = Path(name).suffix
+                if (
+                    hidden[end] == "."
+                    and name in names
+                    and hidden.endswith(suffix)
+                    and len(hidden) > end + len(suffix)
+                ):
+                    Path(entry.path).unlink(missing_ok=True)
+                    break
 
 
 def save_array(path, array):
@@ -121,6 +170,13 @@ def load_params(path):
 def write_audio(directory, ids, audio, sample_rate):
     """Write one float32 WAV file per sound, each atomically.
 
+    Every file is the bytes libsndfile writes for that sound (float WAV
+    without PEAK chunk): the sounds share one length and rate, hence one
+    header, rendered once by libsndfile; each file is that header and the
+    sound's little-endian float32 samples. Writing through libsndfile
+    file by file took 4 to 13 times longer (``benchmarks/run.py``): it
+    calls ``fsync`` on every file it closes.
+
     Parameters
     ----------
     directory : str or Path
@@ -131,11 +187,41 @@ def write_audio(directory, ids, audio, sample_rate):
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for sound_id, sound in zip(ids, audio, strict=True):
-        with atomic_path(directory / f"{sound_id}.wav") as tmp:
-            with soundfile.SoundFile(tmp, "w", sample_rate, 1, "FLOAT", format="WAV") as file:
-                _omit_peak_chunk(file)
-                file.write(sound.astype(np.float32))
+    ids = [str(sound_id) for sound_id in ids]
+    audio = np.asarray(audio)
+    if audio.ndim != 2 or audio.shape[0] != len(ids):
+        raise ValueError(f"write_audio: {len(ids)} ids for audio of shape {audio.shape}")
+    names = [f"{sound_id}.wav" for sound_id in ids]
+    _remove_stale_temporaries(directory, names)
+    header = wav_header(audio.shape[1], sample_rate)
+    samples = audio.astype("<f4", copy=False)
+    for name, sound in zip(names, samples, strict=True):
+        _write_atomically(directory / name, header + sound.tobytes())
+
+
+def wav_header(n_samples, sample_rate):
+    """Header of libsndfile's mono float32 WAV file, without PEAK chunk.
+
+    Parameters
+    ----------
+    n_samples : int
+    sample_rate : int
+
+    Returns
+    -------
+    header : bytes
+        Everything before the samples, which are the last chunk (``data``).
+    """
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", int(sample_rate), 1, "FLOAT", format="WAV") as file:
+        _omit_peak_chunk(file)
+        file.write(np.zeros(n_samples, dtype=np.float32))
+    content = buffer.getvalue()
+    header = content[: len(content) - 4 * n_samples]
+    # The samples must close the file, right after their chunk header.
+    if header[-8:] != b"data" + struct.pack("<I", 4 * n_samples):
+        raise RuntimeError("libsndfile wrote a float WAV file whose data chunk is not last")
+    return header
 
 
 # libsndfile's command that turns off the PEAK chunk of float WAV files.

@@ -14,8 +14,10 @@ import numpy as np
 
 __all__ = ["harmonic_amplitudes", "additive_tones"]
 
-# Sounds synthesized per block, and elements of a cosine table: bound memory.
+# Sounds synthesized per block, and elements of a block's float64 buffer
+# and of a cosine table: bound memory.
 _BLOCK_SIZE = 4096
+_BUFFER_ELEMENTS = 2**22
 _TABLE_ELEMENTS = 2**24
 
 
@@ -45,13 +47,14 @@ def harmonic_amplitudes(alpha, r, n_harmonics):
     return amplitudes
 
 
-def additive_tones(f1, alpha, r, t, n_harmonics, window=None):
+def additive_tones(f1, alpha, r, t, n_harmonics, window=None, dtype=np.float64):
     """Synthesize harmonic tones by additive synthesis.
 
-    Sounds that share a fundamental share one table of cosines, so a grid
-    with few distinct ``f1`` costs one matrix product per fundamental;
-    otherwise every sound gets its own table, in bounded blocks. There is
-    no Python loop over sounds or harmonics.
+    Sounds that share a fundamental share one table of (windowed) cosines,
+    so a grid with few distinct ``f1`` costs one matrix product per
+    fundamental and block of sounds; otherwise every sound gets its own
+    table, in bounded blocks. There is no Python loop over sounds or
+    harmonics. Sums are accumulated in float64 whatever ``dtype``.
 
     Parameters
     ----------
@@ -69,10 +72,13 @@ def additive_tones(f1, alpha, r, t, n_harmonics, window=None):
         Number of harmonics of each sound.
     window : np.ndarray [shape=(n_samples,)] or None
         Window multiplied with every tone; None for none.
+    dtype : np.dtype
+        Type of the output. float32 halves the memory of large datasets;
+        each sample is then the float64 result rounded once.
 
     Returns
     -------
-    audio : np.ndarray [shape=(n_sounds, n_samples)], float64
+    audio : np.ndarray [shape=(n_sounds, n_samples)], ``dtype``
 
     Examples
     --------
@@ -92,37 +98,54 @@ def additive_tones(f1, alpha, r, t, n_harmonics, window=None):
             "f1, alpha, r and n_harmonics must be 1-D arrays of equal length, got "
             f"shapes {f1.shape}, {alpha.shape}, {r.shape}, {n_harmonics.shape}"
         )
-    audio = np.empty((f1.size, t.size))
-    for start in range(0, f1.size, _BLOCK_SIZE):
-        block = slice(start, start + _BLOCK_SIZE)
-        audio[block] = _additive_block(f1[block], alpha[block], r[block], t, n_harmonics[block])
-    if window is not None:
-        audio *= np.asarray(window, dtype=np.float64)
-    return audio
-
-
-def _additive_block(f1, alpha, r, t, n_harmonics):
-    amplitudes = harmonic_amplitudes(alpha, r, n_harmonics)
-    p = np.arange(1, amplitudes.shape[1] + 1)
+    window = None if window is None else np.asarray(window, dtype=np.float64)
+    audio = np.empty((f1.size, t.size), dtype=dtype)
     unique_f1, f1_index = np.unique(f1, return_inverse=True)
     if unique_f1.size * 8 > f1.size:
-        # Fundamentals rarely shared: one cosine table per sound, in
-        # sub-blocks that keep the (sounds, harmonics, samples) table small.
-        audio = np.empty((f1.size, t.size))
-        step = max(1, _TABLE_ELEMENTS // (p.size * t.size))
-        for start in range(0, f1.size, step):
-            block = slice(start, start + step)
-            cosines = np.cos(_phase(p, f1[block])[:, :, np.newaxis] * t)
-            audio[block] = np.einsum("np,npt->nt", amplitudes[block], cosines)
-        return audio
-    # Fundamentals shared by many sounds: one cosine table per fundamental
-    # and one matrix product per table (a loop over the few distinct f1).
-    cosines = np.cos(_phase(p, unique_f1)[:, :, np.newaxis] * t)
-    audio = np.empty((f1.size, t.size))
-    for u in range(unique_f1.size):
-        members = f1_index == u
-        audio[members] = amplitudes[members] @ cosines[u]
+        _distinct_fundamentals(audio, f1, alpha, r, t, n_harmonics, window)
+    else:
+        _shared_fundamentals(audio, unique_f1, f1_index, alpha, r, t, n_harmonics, window)
     return audio
+
+
+def _shared_fundamentals(audio, unique_f1, f1_index, alpha, r, t, n_harmonics, window):
+    # One cosine table per fundamental, windowed once rather than every
+    # sound, and one matrix product per block of the sounds that share it.
+    # The float64 product goes through one reused buffer: fresh large
+    # arrays cost page faults that dominate the arithmetic.
+    order = np.argsort(f1_index, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(f1_index, minlength=unique_f1.size))])
+    block_size = max(1, min(_BLOCK_SIZE, _BUFFER_ELEMENTS // max(1, t.size)))
+    buffer = np.empty((min(block_size, audio.shape[0]), t.size))
+    for u, fundamental in enumerate(unique_f1):
+        members = order[bounds[u] : bounds[u + 1]]
+        p = np.arange(1, max(int(n_harmonics[members].max()), 0) + 1)
+        cosines = np.cos(_phase(p, np.array([fundamental]))[0][:, np.newaxis] * t)
+        if window is not None:
+            cosines *= window
+        for start in range(0, members.size, block_size):
+            rows = members[start : start + block_size]
+            amplitudes = harmonic_amplitudes(alpha[rows], r[rows], n_harmonics[rows])
+            product = buffer[: rows.size]
+            np.matmul(amplitudes, cosines[: amplitudes.shape[1]], out=product)
+            audio[rows] = product
+
+
+def _distinct_fundamentals(audio, f1, alpha, r, t, n_harmonics, window):
+    # Fundamentals rarely shared: one cosine table per sound, in blocks
+    # that keep the (sounds, harmonics, samples) table small.
+    for start in range(0, f1.size, _BLOCK_SIZE):
+        block = slice(start, start + _BLOCK_SIZE)
+        amplitudes = harmonic_amplitudes(alpha[block], r[block], n_harmonics[block])
+        p = np.arange(1, amplitudes.shape[1] + 1)
+        step = max(1, _TABLE_ELEMENTS // max(1, p.size * t.size))
+        for sub in range(0, amplitudes.shape[0], step):
+            rows = slice(sub, sub + step)
+            cosines = np.cos(_phase(p, f1[block][rows])[:, :, np.newaxis] * t)
+            tones = np.einsum("np,npt->nt", amplitudes[rows], cosines)
+            if window is not None:
+                tones *= window
+            audio[start + sub : start + sub + tones.shape[0]] = tones
 
 
 def _phase(p, f1):

@@ -16,16 +16,24 @@ def published_generate_x(t, f1, alpha, r, T=1024):
     return np.sum(a * cosines * window, axis=0)
 
 
-@pytest.fixture(scope="module")
-def published():
-    """The published dataset: nested alpha/r loops, global legacy RNG, MaxAbsScaler."""
-    T = 1024
+def published_dataset(n_alpha=50, n_r=50, T=1024):
+    """The published dataset: nested alpha/r loops, global legacy RNG, MaxAbsScaler.
+
+    The published code has ``n_alpha = n_r = 50``; other sizes follow its
+    recipe. Also the loop reference of ``benchmarks/run.py``.
+
+    Returns
+    -------
+    theta : np.ndarray [shape=(n_alpha * n_r, 3)]
+        ``f1, alpha, r`` per sound.
+    X : np.ndarray [shape=(n_alpha * n_r, T)], float64
+    """
     state = np.random.get_state()
     np.random.seed(0)
     try:
         theta, X = [], []
-        for alpha in np.arange(1, 3, (3 - 1) / 50):
-            for r in np.arange(1, 2, (2 - 1) / 50):
+        for alpha in np.arange(1, 3, (3 - 1) / n_alpha):
+            for r in np.arange(1, 2, (2 - 1) / n_r):
                 f1 = np.random.choice(range(12, 24), 1)[0]
                 theta.append([f1, alpha, r])
                 X.append(published_generate_x(np.arange(T) / T, f1, alpha, r, T))
@@ -34,6 +42,11 @@ def published():
     X = np.array(X)
     X = X / np.where(np.abs(X).max(axis=0) == 0, 1, np.abs(X).max(axis=0))  # MaxAbsScaler per column
     return np.array(theta), X
+
+
+@pytest.fixture(scope="module")
+def published():
+    return published_dataset()
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +67,28 @@ def test_gear2023_audio_matches_published_to_float_precision(ours, published):
     np.testing.assert_allclose(ours.audio, X.astype(np.float32), rtol=0, atol=1e-6)
     assert ours.audio.dtype == np.float32
     assert ours.resample_to_model_rate is False
+
+
+def test_gear2023_other_grid_sizes_follow_the_published_recipe():
+    # Larger grids (benchmarks) draw f1 with one vectorized call: the same
+    # stream as the published per-sound draws, beyond the first 2,500.
+    theta, X = published_dataset(n_alpha=60, n_r=70)
+    ours = gear2023(n_alpha=60, n_r=70)
+    np.testing.assert_array_equal(ours.params[["f1", "alpha", "r"]].to_numpy(), theta)
+    np.testing.assert_allclose(ours.audio, X, rtol=0, atol=1e-6)
+
+
+def test_gear2023_scaling_matches_max_abs_scaler(ours):
+    # Same recipe, unscaled, through scikit-learn's MaxAbsScaler.
+    from sklearn.preprocessing import MaxAbsScaler
+
+    from gear.synth import additive_tones
+
+    params = ours.params
+    f1 = params["f1"].to_numpy()
+    t = np.arange(1024) / 1024
+    raw = additive_tones(f1, params["alpha"], params["r"], t, (1024 / (2 * f1)).astype(int) - 1, np.hanning(1024))
+    np.testing.assert_allclose(ours.audio, MaxAbsScaler().fit_transform(raw), rtol=0, atol=1e-6)
 
 
 def test_gear2023_scaling_is_per_time_sample(ours):

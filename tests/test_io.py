@@ -6,9 +6,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 
+import gear.io
 from gear.errors import DataError
-from gear.io import atomic_path, load_array, load_params, read_audio, save_array, write_audio
+from gear.io import atomic_path, load_array, load_params, read_audio, save_array, wav_header, write_audio
 
 
 def test_wav_round_trip_is_lossless(tmp_path, rng):
@@ -27,6 +29,37 @@ def test_wav_files_are_byte_identical_across_runs(tmp_path, rng):
     time.sleep(1.1)
     write_audio(tmp_path / "second", ["a"], audio, 16000)
     assert (tmp_path / "first/a.wav").read_bytes() == (tmp_path / "second/a.wav").read_bytes()
+
+
+@pytest.mark.parametrize("n_samples, sample_rate", [(1024, 16000), (333, 22050), (1, 8000)])
+def test_wav_files_are_those_libsndfile_writes(tmp_path, rng, n_samples, sample_rate):
+    # write_audio renders the header once; every file must still be the
+    # bytes libsndfile writes for that sound (float, no PEAK chunk).
+    audio = rng.uniform(-2, 2, (3, n_samples)).astype(np.float32)
+    write_audio(tmp_path, ["a", "b", "c"], audio, sample_rate)
+    for name, sound in zip(["a", "b", "c"], audio):
+        expected = tmp_path / f"expected_{name}.wav"
+        with soundfile.SoundFile(expected, "w", sample_rate, 1, "FLOAT", format="WAV") as file:
+            gear.io._omit_peak_chunk(file)
+            file.write(sound)
+        assert (tmp_path / f"{name}.wav").read_bytes() == expected.read_bytes()
+    assert wav_header(n_samples, sample_rate) == expected.read_bytes()[:-4 * n_samples]
+
+
+def test_write_audio_removes_leftovers_once_for_all_files(tmp_path, rng):
+    leftovers = [tmp_path / ".00001.wav.dead01.wav", tmp_path / ".00003.wav.dead02.wav"]
+    kept = [tmp_path / ".00009.wav.other.wav", tmp_path / ".00001.wav.wav", tmp_path / "notes.txt"]
+    for path in leftovers + kept:
+        path.write_bytes(b"x")
+    write_audio(tmp_path, ["00001", "00002", "00003"], rng.uniform(-1, 1, (3, 10)), 16000)
+    assert not any(path.exists() for path in leftovers)
+    assert all(path.exists() for path in kept)
+    assert sorted(p.name for p in tmp_path.glob("0*.wav")) == ["00001.wav", "00002.wav", "00003.wav"]
+
+
+def test_write_audio_rejects_mismatched_ids(tmp_path):
+    with pytest.raises(ValueError, match="2 ids for audio of shape"):
+        write_audio(tmp_path, ["a", "b"], np.zeros((3, 10), dtype=np.float32), 16000)
 
 
 @pytest.fixture

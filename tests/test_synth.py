@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from gear import synth
 from gear.synth import additive_tones, harmonic_amplitudes
 
 
@@ -53,6 +54,38 @@ def test_matches_term_by_term_reference(rng, shared_fundamentals):
         [reference_tone(*args, t, n) * window for *args, n in zip(f1, alpha, r, n_harmonics, strict=True)]
     )
     np.testing.assert_allclose(audio, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("shared_fundamentals", [True, False])
+def test_float32_output_is_the_float64_result_rounded_once(rng, shared_fundamentals):
+    n_sounds, n_samples = 200, 256
+    t = np.arange(n_samples) / n_samples
+    f1 = rng.choice([5.0, 7.0, 9.0], n_sounds) if shared_fundamentals else rng.uniform(3, 12, n_sounds)
+    args = (f1, rng.uniform(1, 3, n_sounds), rng.uniform(1, 2, n_sounds), t, rng.integers(0, 12, n_sounds))
+    audio32 = additive_tones(*args, window=np.hanning(n_samples), dtype=np.float32)
+    assert audio32.dtype == np.float32
+    np.testing.assert_array_equal(audio32, additive_tones(*args, window=np.hanning(n_samples)).astype(np.float32))
+
+
+@pytest.mark.parametrize("shared_fundamentals", [True, False])
+def test_blocking_does_not_change_the_result(rng, monkeypatch, shared_fundamentals):
+    # Blocks of 7 sounds and tables of a few hundred elements: many blocks
+    # per fundamental and fundamentals split across blocks.
+    n_sounds, n_samples = 100, 50
+    t = np.arange(n_samples) / n_samples
+    f1 = rng.choice([2.0, 3.0], n_sounds) if shared_fundamentals else rng.uniform(1, 4, n_sounds)
+    args = (f1, rng.uniform(0, 2, n_sounds), rng.uniform(0, 1, n_sounds), t, rng.integers(0, 6, n_sounds))
+    expected = additive_tones(*args)
+    monkeypatch.setattr(synth, "_BLOCK_SIZE", 7)
+    monkeypatch.setattr(synth, "_BUFFER_ELEMENTS", 5 * n_samples)
+    monkeypatch.setattr(synth, "_TABLE_ELEMENTS", 3 * 6 * n_samples)
+    np.testing.assert_allclose(additive_tones(*args), expected, rtol=0, atol=1e-12)
+
+
+def test_no_sounds_and_no_harmonics():
+    t = np.arange(16) / 16
+    assert additive_tones([], [], [], t, []).shape == (0, 16)
+    np.testing.assert_array_equal(additive_tones([1.0] * 9, [1.0] * 9, [0.0] * 9, t, [0] * 9), 0)
 
 
 def test_rejects_mismatched_lengths():

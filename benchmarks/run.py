@@ -1,0 +1,536 @@
+"""GEAR's scaling benchmark: each stage against a reference, in one run.
+
+Usage::
+
+    python benchmarks/run.py                 # full sizes (about 15 to 25 minutes on 2 cores)
+    python benchmarks/run.py --quick         # small sizes (a few minutes)
+    python benchmarks/run.py --only isomap_exact --only knn
+    python benchmarks/run.py --out benchmarks/results.csv
+
+Every measurement (one stage, one implementation, one size) runs in a
+fresh Python subprocess, so that its peak memory (``ru_maxrss``) is its
+own and imports or caches of one measurement do not help another. The
+reference of each row is measured in the same run, on the same data, so
+the ratio ``reference / ours`` is meaningful even on a loaded machine
+whose absolute times are noisy.
+
+The table is printed and written as CSV; machine information goes to
+the top of the printout and to a JSON sidecar next to the CSV.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+# The published loop synthesis lives with the test that validates it.
+sys.path.insert(0, str(ROOT / "tests"))
+
+STAGES = ("synthesis", "wav", "isomap_exact", "isomap_landmark", "knn", "metrics", "embedding")
+PRESETS = ("full", "quick", "tiny")
+COLUMNS = [
+    "stage", "case", "n", "dim", "ours_s", "reference", "reference_s", "ratio",
+    "ours_peak_mb", "reference_peak_mb", "ours_extra_mb", "reference_extra_mb", "notes",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# Inputs shared by the measurements (each built inside the subprocess).
+
+
+def synthetic_embedding(n_points, dim, seed=0, noise=0.01):
+    """A smooth 3-D manifold in ``dim`` dimensions, and its parameters.
+
+    Three latent parameters, uniform in [0, 1], are mapped by random
+    Fourier features (``cos(z W + b)``, a smooth nonlinear map) to ``dim``
+    dimensions, plus isotropic Gaussian noise: a stand-in for the
+    embeddings of a 3-parameter grid of sounds.
+
+    Parameters
+    ----------
+    n_points, dim : int
+    seed : int
+    noise : float
+        Standard deviation of the added noise.
+
+    Returns
+    -------
+    points : np.ndarray [shape=(n_points, dim)], float32
+    latent : np.ndarray [shape=(n_points, 3)], float64
+    """
+    rng = np.random.default_rng(seed)
+    latent = rng.uniform(0, 1, (n_points, 3))
+    weights = rng.normal(0, 2.0, (3, dim))
+    phases = rng.uniform(0, 2 * np.pi, dim)
+    points = np.empty((n_points, dim), dtype=np.float32)
+    # Blocks keep the float64 temporaries small at 100,000 points.
+    for start in range(0, n_points, 8192):
+        block = slice(start, start + 8192)
+        values = np.cos(latent[block] @ weights + phases) + rng.normal(0, noise, (latent[block].shape[0], dim))
+        points[block] = values * np.sqrt(2 / dim)
+    return points, latent
+
+
+def params_table(latent):
+    """A ``params`` table (``sound_id, f1, alpha, r``) for latent parameters."""
+    import pandas as pd
+
+    from gear.datasets import sound_ids
+
+    f1 = 12 + 12 * latent[:, 0]
+    return pd.DataFrame(
+        {"sound_id": sound_ids(len(latent)), "f1": f1, "alpha": 1 + 2 * latent[:, 1], "r": 1 + latent[:, 2]}
+    )
+
+
+def grid_shape(n_sounds):
+    """(n_alpha, n_r) of a gear2023-style grid of ``n_sounds`` sounds."""
+    n_alpha = {2_500: 50, 10_000: 100, 100_000: 250}.get(n_sounds, int(np.sqrt(n_sounds)))
+    return n_alpha, n_sounds // n_alpha
+
+
+# ---------------------------------------------------------------------------
+# Measurements. Each takes its options, builds its inputs, and returns
+# (seconds, output, notes) for the timed call only; output may be None.
+
+
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    output = function(*args, **kwargs)
+    return time.perf_counter() - start, output
+
+
+def measure_synthesis(impl, n):
+    """gear2023-style grid (``impl`` ours/published) or ``harmonic`` grid (ours)."""
+    from gear.datasets import gear2023, harmonic
+
+    if impl == "harmonic":
+        # 10 f1 x alpha x r at 16 kHz, 1,024 samples: up to 122 harmonics.
+        side = int(round(np.sqrt(n / 10)))
+        grid = lambda low, high, num, scale="linear": {"min": low, "max": high, "num": num, "scale": scale}  # noqa: E731
+        seconds, data = _timed(
+            harmonic, grid(65.41, 1046.5, 10, "log"), grid(0, 2, side), grid(0, 1, side),
+            sample_rate=16000, duration=1024 / 16000,
+        )  # fmt: skip
+        return seconds, None, f"{data.audio.shape[0]} sounds x {data.audio.shape[1]} samples"
+    n_alpha, n_r = grid_shape(n)
+    if impl == "ours":
+        seconds, data = _timed(gear2023, n_alpha, n_r)
+        return seconds, data.audio, ""
+    from test_datasets import published_dataset
+
+    seconds, (_, audio) = _timed(published_dataset, n_alpha, n_r)
+    return seconds, audio.astype(np.float32), ""
+
+
+def measure_wav(impl, n, workdir):
+    """Write the ``n`` sounds of a gear2023-style grid as WAV files."""
+    import soundfile
+
+    from gear.datasets import gear2023, sound_ids
+    from gear.io import write_audio
+
+    data = gear2023(*grid_shape(n))
+    ids = sound_ids(len(data.audio))
+    directory = Path(workdir) / f"wav_{impl}_{n}"
+    directory.mkdir(parents=True)
+    # Flush the dirty pages of earlier measurements, whose writeback would
+    # otherwise land in this one.
+    os.sync()
+
+    def reference():
+        for sound_id, sound in zip(ids, data.audio, strict=True):
+            soundfile.write(directory / f"{sound_id}.wav", sound, data.sample_rate, subtype="FLOAT")
+
+    try:
+        if impl == "ours":
+            seconds, _ = _timed(write_audio, directory, ids, data.audio, data.sample_rate)
+        else:
+            seconds, _ = _timed(reference)
+    finally:
+        shutil.rmtree(directory)
+    return seconds, None, f"{seconds / n * 1e3:.3f} ms/file"
+
+
+def measure_isomap(impl, n, dim, method="exact"):
+    """Isomap (K=100, 3-D) of a synthetic embedding: ours or scikit-learn's."""
+    from sklearn.manifold import Isomap
+
+    from gear.manifold import isomap
+
+    # Warm-up on a small set: numba compiles ours on first use (several
+    # seconds, cached per process), a cost that does not scale with n.
+    warm_up, _ = synthetic_embedding(300, dim, seed=1)
+    if impl == "sklearn":
+        Isomap(n_neighbors=100, n_components=3).fit_transform(warm_up)
+    else:
+        isomap(warm_up, 100, 3, method=method)
+    points, latent = synthetic_embedding(n, dim)
+    if impl == "sklearn":
+        seconds, coords = _timed(Isomap(n_neighbors=100, n_components=3).fit_transform, points.astype(np.float64))
+        return seconds, coords, ""
+    seconds, result = _timed(isomap, points, 100, 3, method=method)
+    return seconds, result.coordinates, f"{result.summary()['n_graph_components']} graph component(s)"
+
+
+def measure_knn(impl, n, dim):
+    """The paper's K-NN regression (K=40, self included) of a synthetic embedding."""
+    points, latent = synthetic_embedding(n, dim)
+    params = params_table(latent)
+    if impl == "ours":
+        from gear.regression import knn_regression
+
+        seconds, table = _timed(knn_regression, points, params)
+        return seconds, table[["f1_estimate", "alpha_estimate", "r_estimate"]].to_numpy(), ""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    targets = params[["f1", "alpha", "r"]].to_numpy()
+
+    def reference():
+        # The published code: fitted and evaluated on the same points.
+        return KNeighborsRegressor(n_neighbors=40).fit(points, targets).predict(points)
+
+    seconds, estimates = _timed(reference)
+    return seconds, estimates, ""
+
+
+def measure_metrics(impl, n, dim):
+    """gear.metrics.compute_metrics of a synthetic embedding (ours only)."""
+    from gear.metrics import compute_metrics
+
+    points, latent = synthetic_embedding(n, dim)
+    # The latent parameters stand in for Isomap coordinates (no Isomap here).
+    coordinates = latent + np.random.default_rng(1).normal(0, 0.01, latent.shape)
+    seconds, table = _timed(compute_metrics, points, coordinates, params_table(latent))
+    return seconds, None, f"{len(table)} metrics"
+
+
+def measure_embedding(impl, n, model_name):
+    """Scene embeddings of gear2023 sounds: GEAR's batching or one forward pass."""
+    import torch
+
+    from gear import hear
+    from gear.datasets import gear2023
+
+    module = hear.load_hear_module(f"gear.models.{model_name}")
+    model = hear.load_model(module)
+    audio = gear2023().audio[:n]
+    batch = torch.from_numpy(np.ascontiguousarray(audio))
+    with torch.no_grad():
+        module.get_scene_embeddings(batch[:2], model)  # warm-up: lazy init, kernels
+    if impl == "ours":
+        seconds, embeddings = _timed(hear.embed_scenes, module, model, audio, progress=False)
+    else:
+        with torch.no_grad():
+            seconds, embeddings = _timed(module.get_scene_embeddings, batch, model)
+        embeddings = embeddings.detach().cpu().numpy()
+    return seconds, embeddings, f"{n / seconds:.1f} sounds/s"
+
+
+MEASURES = {
+    "synthesis": measure_synthesis,
+    "wav": measure_wav,
+    "isomap_exact": measure_isomap,
+    "isomap_landmark": measure_isomap,
+    "knn": measure_knn,
+    "metrics": measure_metrics,
+    "embedding": measure_embedding,
+}
+
+
+# ---------------------------------------------------------------------------
+# The plan: rows of (ours, reference) measurements per preset.
+
+
+@dataclass
+class Row:
+    """One table row: ours against a reference on the same inputs.
+
+    Attributes
+    ----------
+    stage, case : str
+    n, dim : int
+    ours, reference : dict or None
+        Options of the measurement function (``impl`` and the rest).
+    reference_name : str
+    compare : str or None
+        How to compare the two outputs: ``"procrustes"``,
+        ``"max_abs_diff"`` or ``"trustworthiness"``.
+    """
+
+    stage: str
+    case: str
+    n: int
+    dim: int
+    ours: dict
+    reference: dict | None = None
+    reference_name: str = ""
+    compare: str | None = None
+    results: dict = field(default_factory=dict)
+
+
+def plan(preset):
+    """Rows of the benchmark for a preset (``full``, ``quick`` or ``tiny``)."""
+    full, quick = preset == "full", preset == "quick"
+    pick = lambda f, q, t: f if full else q if quick else t  # noqa: E731
+    rows = []
+    for n in sorted({pick(2_500, 2_500, 400), pick(100_000, 10_000, 400)}):
+        rows.append(Row("synthesis", "gear2023", n, 1024, {"impl": "ours", "n": n},
+                        {"impl": "published", "n": n}, "published loop", "max_abs_diff"))  # fmt: skip
+    n = pick(100_000, 10_240, 490)
+    rows.append(Row("synthesis", "harmonic", n, 1024, {"impl": "harmonic", "n": n}))
+    # soundfile.write fsyncs every file (about 4 ms each): no reference at 100,000.
+    for n in sorted({pick(2_500, 2_500, 400), pick(10_000, 10_000, 400)}):
+        rows.append(Row("wav", "gear2023", n, 1024, {"impl": "ours", "n": n},
+                        {"impl": "soundfile", "n": n}, "soundfile.write"))  # fmt: skip
+    if preset != "tiny":
+        n = pick(100_000, 20_000, 0)
+        rows.append(Row("wav", "gear2023", n, 1024, {"impl": "ours", "n": n}))
+
+    n, dim = pick(2_500, 1_000, 300), pick(4_096, 512, 64)
+    rows.append(Row("isomap_exact", "K=100 3-D", n, dim, {"impl": "ours", "n": n, "dim": dim},
+                    {"impl": "sklearn", "n": n, "dim": dim}, "sklearn Isomap", "procrustes"))  # fmt: skip
+    n, dim = pick(10_000, 3_000, 400), pick(512, 512, 64)
+    landmark = {"impl": "ours", "n": n, "dim": dim, "method": "landmark"}
+    rows.append(Row("isomap_landmark", "landmark vs ours exact", n, dim, landmark,
+                    {"impl": "ours", "n": n, "dim": dim, "method": "exact"}, "ours exact", "trustworthiness"))  # fmt: skip
+    if full:
+        rows.append(Row("isomap_landmark", "landmark vs sklearn", n, dim, landmark,
+                        {"impl": "sklearn", "n": n, "dim": dim}, "sklearn Isomap", "trustworthiness"))  # fmt: skip
+    n = pick(100_000, 20_000, 1_000)
+    rows.append(Row("isomap_landmark", "landmark alone", n, 512, {"impl": "ours", "n": n, "dim": 512,
+                                                                  "method": "landmark"}))  # fmt: skip
+
+    # Brute-force K-NN costs n^2 dim: 100,000 points in 64 dimensions,
+    # as many flops as 12,500 in 4,096.
+    for n, dim in ((pick(2_500, 2_500, 300), pick(4_096, 4_096, 64)), (pick(100_000, 20_000, 600), 64)):
+        rows.append(Row("knn", "K=40 regression", n, dim, {"impl": "ours", "n": n, "dim": dim},
+                        {"impl": "sklearn", "n": n, "dim": dim}, "KNeighborsRegressor", "max_abs_diff"))  # fmt: skip
+    for n in (pick(25_000, 5_000, 200), pick(100_000, 20_000, 800)):
+        rows.append(Row("metrics", "compute_metrics", n, 512, {"impl": "ours", "n": n, "dim": 512}))
+
+    n = pick(500, 64, 8)
+    for model_name in ("base", "crepe", "mfcc") if preset != "tiny" else ("mfcc",):
+        options = {"n": n, "model_name": model_name}
+        rows.append(Row("embedding", model_name, n, 1024, {"impl": "ours", **options},
+                        {"impl": "forward", **options}, "get_scene_embeddings", "max_abs_diff"))  # fmt: skip
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# Running measurements in subprocesses.
+
+
+def _memory_mb(field):
+    # VmRSS: resident now; VmHWM: peak of this process image. Unlike
+    # ru_maxrss, VmHWM does not inherit the parent's peak across fork/exec.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(stage, options_json, result_path):
+    """Run one measurement in this (fresh) process and save its result.
+
+    Writes ``result_path`` (JSON: seconds, peak and extra memory, notes)
+    and, if the measurement has an output, ``result_path`` with suffix
+    ``.npy``.
+    """
+    options = json.loads(options_json)
+    # "extra" memory is the peak above the RSS after the common imports:
+    # the inputs built by the measurement count in it.
+    import sklearn  # noqa: F401
+
+    import gear.manifold  # noqa: F401
+
+    baseline = _memory_mb("VmRSS")
+    seconds, output, notes = MEASURES[stage](**options)
+    peak = _memory_mb("VmHWM")
+    if output is not None:
+        np.save(Path(result_path).with_suffix(".npy"), np.asarray(output))
+    Path(result_path).write_text(
+        json.dumps({"seconds": seconds, "peak_mb": peak, "extra_mb": peak - baseline, "notes": notes})
+    )
+
+
+def run_measurement(stage, options, workdir, label):
+    """Run one measurement in a subprocess; its result and output array."""
+    options = dict(options)
+    if stage == "wav":
+        options["workdir"] = str(workdir)
+    result_path = Path(tempfile.mkstemp(dir=workdir, prefix=f"{stage}_", suffix=".json")[1])
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", stage, json.dumps(options), str(result_path)]
+    print(f"  {label} ...", end="", flush=True, file=sys.stderr)
+    completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if completed.returncode != 0:
+        print(" FAILED", file=sys.stderr)
+        print(completed.stderr[-3000:], file=sys.stderr)
+        return None, None
+    result = json.loads(result_path.read_text())
+    print(f" {result['seconds']:.2f} s, peak {result['peak_mb']:.0f} MB", file=sys.stderr)
+    output_path = result_path.with_suffix(".npy")
+    output = np.load(output_path) if output_path.exists() else None
+    return result, output
+
+
+def compare(kind, ours, reference, row):
+    """Agreement of two outputs, as a note."""
+    if ours is None or reference is None:
+        return ""
+    if kind == "max_abs_diff":
+        return f"max |ours - ref| = {np.max(np.abs(ours.astype(np.float64) - reference)):.2g}"
+    from scipy.spatial import procrustes
+
+    _, _, disparity = procrustes(reference, ours)
+    note = f"procrustes = {disparity:.2g}"
+    if kind == "trustworthiness":
+        from sklearn.manifold import trustworthiness
+
+        # On a seeded subsample: trustworthiness is quadratic in points.
+        points, _ = synthetic_embedding(row.n, row.dim)
+        rows = np.random.default_rng(0).choice(row.n, min(row.n, 2_000), replace=False)
+        ours_t = trustworthiness(points[rows], ours[rows], n_neighbors=10)
+        ref_t = trustworthiness(points[rows], reference[rows], n_neighbors=10)
+        note += f"; trustworthiness ours {ours_t:.4f}, ref {ref_t:.4f}"
+    return note
+
+
+def execute(rows, workdir):
+    """Run every row's measurements; fill ``row.results``."""
+    for row in rows:
+        print(f"{row.stage} {row.case} N={row.n:,}", file=sys.stderr)
+        ours, ours_out = run_measurement(row.stage, row.ours, workdir, "ours")
+        reference, ref_out = (None, None)
+        if row.reference is not None:
+            reference, ref_out = run_measurement(row.stage, row.reference, workdir, row.reference_name)
+        notes = [f"{who}: {result['notes']}" for who, result in (("ours", ours), ("ref", reference))
+                 if result and result["notes"]]  # fmt: skip
+        if row.compare and ours and reference:
+            notes.append(compare(row.compare, ours_out, ref_out, row))
+        ratio = reference["seconds"] / ours["seconds"] if ours and reference else np.nan
+        row.results = {
+            "stage": row.stage, "case": row.case, "n": row.n, "dim": row.dim,
+            "ours_s": ours["seconds"] if ours else np.nan,
+            "reference": row.reference_name,
+            "reference_s": reference["seconds"] if reference else np.nan,
+            "ratio": ratio,
+            "ours_peak_mb": ours["peak_mb"] if ours else np.nan,
+            "reference_peak_mb": reference["peak_mb"] if reference else np.nan,
+            "ours_extra_mb": ours["extra_mb"] if ours else np.nan,
+            "reference_extra_mb": reference["extra_mb"] if reference else np.nan,
+            "notes": "; ".join(notes),
+        }  # fmt: skip
+
+
+def add_shares(rows):
+    """Notes relating stages: WAV writing against synthesis, metrics memory growth."""
+    synthesis = {row.n: row.results["ours_s"] for row in rows if row.stage == "synthesis" and row.case == "gear2023"}
+    for row in rows:
+        if row.stage == "wav" and row.n in synthesis:
+            share = row.results["ours_s"] / synthesis[row.n]
+            row.results["notes"] += f"; {share:.1f}x the synthesis time"
+    metrics = [row for row in rows if row.stage == "metrics"]
+    if len(metrics) == 2:
+        small, large = metrics
+        growth = large.results["ours_extra_mb"] / small.results["ours_extra_mb"]
+        large.results["notes"] += (
+            f"; N x{large.n / small.n:.0f} -> extra memory x{growth:.1f} (quadratic: x{(large.n / small.n) ** 2:.0f})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Reporting.
+
+
+def machine_info():
+    """CPU, cores, RAM and library versions of this machine."""
+    import pandas
+    import scipy
+    import sklearn
+
+    cpu = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "sklearn": sklearn.__version__,
+        "pandas": pandas.__version__,
+        "platform": platform.platform(),
+    }
+    with contextlib.suppress(ImportError):
+        import torch
+
+        info["torch"] = torch.__version__
+    return info
+
+
+def format_table(table):
+    """The printed table: the main columns, times to 3 significant digits."""
+    shown = table[["stage", "case", "n", "ours_s", "reference_s", "ratio", "ours_peak_mb",
+                   "reference_peak_mb", "notes"]].copy()  # fmt: skip
+    shown.columns = ["stage", "case", "N", "ours (s)", "reference (s)", "ratio ref/ours", "ours peak MB",
+                     "ref peak MB", "notes"]  # fmt: skip
+    for column in ["ours (s)", "reference (s)", "ratio ref/ours"]:
+        shown[column] = shown[column].map(lambda value: "" if np.isnan(value) else f"{value:.3g}")
+    for column in ["ours peak MB", "ref peak MB"]:
+        shown[column] = shown[column].map(lambda value: "" if np.isnan(value) else f"{value:.0f}")
+    shown["N"] = shown["N"].map("{:,}".format)
+    return shown.to_string(index=False)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a few minutes")
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes, for the smoke test: seconds per stage")
+    parser.add_argument("--only", action="append", choices=STAGES, help="run only this stage (repeatable)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.csv"), help="CSV of the table")
+    parser.add_argument("--child", nargs=3, metavar=("STAGE", "OPTIONS", "RESULT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return
+    import pandas as pd
+
+    preset = "tiny" if args.tiny else "quick" if args.quick else "full"
+    rows = [row for row in plan(preset) if not args.only or row.stage in args.only]
+    info = {"preset": preset, **machine_info()}
+    print("\n".join(f"{key}: {value}" for key, value in info.items()))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gear-benchmark-") as workdir:
+        execute(rows, Path(workdir))
+    add_shares(rows)
+    table = pd.DataFrame([row.results for row in rows], columns=COLUMNS)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    info["total_seconds"] = time.perf_counter() - start
+    out.with_suffix(".machine.json").write_text(json.dumps(info, indent=2) + "\n")
+    print()
+    print(format_table(table))
+    print(f"\nwrote {out} and {out.with_suffix('.machine.json')} ({info['total_seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
