@@ -193,3 +193,37 @@ def test_neighbor_recall(rng):
     corrupted = indices.copy()
     corrupted[:, 5:] = np.argsort(-np.linalg.norm(points - points[:1], axis=1))[None, :5]
     assert 0.45 <= neighbor_recall(points, corrupted) <= 0.55
+
+
+def test_approximate_neighbors_are_nearly_exact(rng):
+    # Clustered data, as embeddings are: the inverted file's cells follow it.
+    centres = rng.standard_normal((20, 32)) * 3
+    points = (centres[rng.integers(0, 20, 4000)] + rng.standard_normal((4000, 32))).astype(np.float32)
+    distances, indices = nearest_neighbors(points, 15, approximate=True)
+    assert indices.shape == distances.shape == (4000, 15)
+    assert not (indices == np.arange(4000)[:, np.newaxis]).any()  # never its own neighbour
+    assert (np.diff(distances, axis=1) >= 0).all()
+    # The lengths are those of the pairs found (to float32 precision)...
+    true = np.linalg.norm(points[:, np.newaxis].astype(np.float64) - points[indices], axis=2)
+    np.testing.assert_allclose(distances, true, rtol=1e-4, atol=1e-4)
+    # ... and the pairs are nearly all the true nearest neighbours.
+    assert neighbor_recall(points, indices, n_samples=500) > 0.95
+    again = nearest_neighbors(points, 15, approximate=True)[1]
+    np.testing.assert_array_equal(indices, again)  # seeded: reproducible
+
+
+def test_approximate_neighbors_keep_duplicates_apart():
+    points = np.repeat(np.arange(200, dtype=np.float32)[:, np.newaxis], 2, axis=0) * [1.0, 0.5]
+    distances, indices = nearest_neighbors(points, 3, approximate=True)
+    assert not (indices == np.arange(400)[:, np.newaxis]).any()
+    twin = np.arange(400) ^ 1  # rows 2k and 2k+1 are the same point
+    assert (indices[:, 0] == twin).all() and (distances[:, 0] == 0).all()
+
+
+def test_landmark_isomap_with_approximate_neighbors_reports_recall():
+    points, position = make_swiss_roll(n_samples=3000, noise=0.0, random_state=0)
+    result = isomap(points, 12, 2, method="landmark", n_landmarks=300, neighbors="approximate")
+    summary = result.summary()
+    assert summary["neighbors"] == "approximate" and summary["neighbor_recall"] > 0.95
+    correlation = max(abs(spearmanr(result.coordinates[:, k], position)[0]) for k in range(2))
+    assert correlation > 0.99
