@@ -218,7 +218,8 @@ def measure_metrics(impl, n, dim):
 
 
 def measure_embedding(impl, n, model_name):
-    """Scene embeddings of gear2023 sounds: GEAR's batching or one forward pass."""
+    """Scene embeddings of gear2023 sounds: GEAR's batching (``embed_scenes`` with
+    the model's ``batch_size`` in ``config.yaml``) or one forward pass."""
     import torch
 
     from gear import hear
@@ -231,7 +232,14 @@ def measure_embedding(impl, n, model_name):
     with torch.no_grad():
         module.get_scene_embeddings(batch[:2], model)  # warm-up: lazy init, kernels
     if impl == "ours":
-        seconds, embeddings = _timed(hear.embed_scenes, module, model, audio, progress=False)
+        # The batch size the default config gives the model (what a run uses).
+        from gear.config import load_config
+
+        spec = load_config(ROOT / "config.yaml", root=ROOT)["models"].get(model_name, {})
+        batch_size = spec.get("batch_size", 64)
+        seconds, embeddings = _timed(
+            hear.embed_scenes, module, model, audio, batch_size=batch_size, progress=False
+        )
     else:
         with torch.no_grad():
             seconds, embeddings = _timed(module.get_scene_embeddings, batch, model)
