@@ -15,7 +15,9 @@ state, so the module is safe in Snakemake jobs without a display.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -40,6 +42,7 @@ __all__ = [
     "ratio_ticks",
     "save_figure",
     "select_grid_sounds",
+    "short_reason",
 ]
 
 #: Diverging red-white-blue colour map of Figure 3.
@@ -373,6 +376,31 @@ def _log_ticks(vmin: float, vmax: float) -> np.ndarray:
     return ticks
 
 
+def short_reason(reason: str, width: int = 100) -> str:
+    """The gist of why a model is unavailable, on one line of a figure.
+
+    Drops the prefixes that name the model and the exception type (the row
+    already names the model) and keeps the first sentence, shortened to
+    ``width`` characters; the full reason is in ``results/models/``.
+
+    Parameters
+    ----------
+    reason : str
+    width : int
+
+    Returns
+    -------
+    gist : str
+    """
+    gist = " ".join(reason.split())
+    # Nested messages: "model 'x': loading failed: ModelError: x: ...".
+    prefix = re.compile(r"^(model '[^']*'|loading failed|[A-Za-z]*Error|[\w.-]+):\s")
+    while prefix.match(gist):
+        gist = prefix.sub("", gist, count=1)
+    sentence = re.split(r"(?<=[.;])\s", gist, maxsplit=1)[0]
+    return textwrap.shorten(sentence, width=width, placeholder=" ...")
+
+
 def plot_isomap_grid(
     coordinates: Mapping[str, np.ndarray],
     params: pd.DataFrame,
@@ -464,13 +492,12 @@ def plot_isomap_grid(
             ax.text(
                 0.5,
                 0.5,
-                f"{model} \N{EM DASH} unavailable: {unavailable[model]}",
+                f"{model} \N{EM DASH} unavailable: {short_reason(unavailable[model])}",
                 transform=ax.transAxes,
                 ha="center",
                 va="center",
                 fontsize=10,
                 color="0.4",
-                wrap=True,
             )
             continue
         box = grid[i, 0].get_position(fig)

@@ -19,6 +19,7 @@ from gear.figures import (
     ratio_ticks,
     save_figure,
     select_grid_sounds,
+    short_reason,
 )
 
 
@@ -286,3 +287,18 @@ def test_scorecard_ranks_models_per_parameter():
     assert texts == ["0.90 (2)", "-0.20 (3)", "0.99 (1)", "0.60 (1)", "n/a", "0.40 (2)"]
     with pytest.raises(DataError, match="no scores"):
         plot_scorecard(pd.DataFrame())
+
+
+def test_short_reason_keeps_the_gist_on_one_line():
+    reason = (
+        "model 'openl3': loading failed: ModelError: openl3: pretrained weights not found on this machine "
+        "(nothing is downloaded at run time). Download https://example.org/weights.pth.tar, then give its "
+        "path as `weights:` of model 'openl3' in config.yaml."
+    )
+    gist = short_reason(reason)
+    assert gist == "pretrained weights not found on this machine (nothing is downloaded at run time)."
+    assert short_reason("cannot import HEAR module 'x'") == "cannot import HEAR module 'x'"
+    yamnet = "model 'yamnet': loading failed: ModelError: YAMNet needs its weights, which GEAR cannot download"
+    assert short_reason(yamnet) == "YAMNet needs its weights, which GEAR cannot download"
+    long = short_reason("word " * 100, width=60)
+    assert len(long) <= 60 and long.endswith("...") and "\n" not in long
