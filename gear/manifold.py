@@ -206,23 +206,9 @@ def _exact_neighbors(points, n_neighbors):
     distances = np.empty((n_points, n_neighbors))
     indices = np.empty((n_points, n_neighbors), dtype=np.int64)
     step = max(1, min(n_points, _BLOCK_ELEMENTS // n_points))
-    # float64 Gram products of float32 data are exact products of the
-    # same numbers; upcast one block at a time.
-    others = points if points.dtype == np.float64 else None
     for start in range(0, n_points, step):
         stop = min(start + step, n_points)
-        block = np.asarray(points[start:stop], dtype=np.float64)
-        if others is None:
-            squared = _gram_with(block, points)
-        elif start == 0 and stop == n_points:
-            squared = block @ block.T  # symmetric product: BLAS syrk, half the work
-        else:
-            squared = block @ others.T
-        squared *= -2
-        squared += norms[start:stop, np.newaxis]
-        squared += norms[np.newaxis, :]
-        rows = np.arange(stop - start)
-        squared[rows, start + rows] = np.inf  # not its own neighbour
+        squared = _squared_distances(points, norms, slice(start, stop))
         nearest = np.argpartition(squared, n_neighbors - 1, axis=1)[:, :n_neighbors]
         nearest_squared = np.take_along_axis(squared, nearest, axis=1)
         order = np.argsort(nearest_squared, axis=1, kind="stable")
@@ -230,6 +216,28 @@ def _exact_neighbors(points, n_neighbors):
         distances[start:stop] = np.take_along_axis(nearest_squared, order, axis=1)
     np.maximum(distances, 0, out=distances)
     return np.sqrt(distances, out=distances), indices
+
+
+def _squared_distances(points, norms, rows):
+    """Squared Euclidean distances, in float64 from the Gram matrix, from
+    ``points[rows]`` (a slice or sorted indices) to every point; a point's
+    distance to itself is set to inf (never its own neighbour)."""
+    n_points = points.shape[0]
+    block = np.asarray(points[rows], dtype=np.float64)
+    if points.dtype != np.float64:
+        # float64 Gram products of float32 data are exact products of the
+        # same numbers; no float64 copy of all points is made.
+        squared = _gram_with(block, points)
+    elif isinstance(rows, slice) and rows == slice(0, n_points):
+        squared = block @ block.T  # symmetric product: BLAS syrk, half the work
+    else:
+        squared = block @ points.T
+    squared *= -2
+    squared += norms[rows, np.newaxis]
+    squared += norms[np.newaxis, :]
+    own = np.arange(n_points)[rows]
+    squared[np.arange(own.size), own] = np.inf
+    return squared
 
 
 def neighbor_recall(points, indices, n_samples=200, seed=0):
@@ -255,12 +263,8 @@ def neighbor_recall(points, indices, n_samples=200, seed=0):
     n_points, n_neighbors = indices.shape
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n_points, size=min(n_samples, n_points), replace=False))
-    block = np.asarray(points[sample], dtype=np.float64)
-    squared = _gram_with(block, points) if points.dtype != np.float64 else block @ points.T
-    squared *= -2
-    squared += np.einsum("ij,ij->i", block, block)[:, np.newaxis]
-    squared += np.einsum("ij,ij->i", points, points, dtype=np.float64)[np.newaxis, :]
-    squared[np.arange(sample.size), sample] = np.inf  # not its own neighbour
+    norms = np.einsum("ij,ij->i", points, points, dtype=np.float64)
+    squared = _squared_distances(points, norms, sample)
     true = np.argpartition(squared, n_neighbors - 1, axis=1)[:, :n_neighbors]
     found = sum(np.intersect1d(t, f).size for t, f in zip(true, indices[sample]))
     return found / (sample.size * n_neighbors)
