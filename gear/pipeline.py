@@ -18,7 +18,7 @@ from gear import hear
 from gear.datasets import PARAMETERS, make_dataset
 from gear.errors import DataError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
-from gear.manifold import DEFAULT_N_LANDMARKS, isomap
+from gear.manifold import isomap
 from gear.regression import knn_regression, summarize
 
 __all__ = [
@@ -206,30 +206,14 @@ def embed(
     logger.info("%s: %d x %d embeddings in %.1f s", model_id, *embeddings.shape, seconds)
 
 
-def reduce_isomap(
-    embedding_path,
-    coordinates_path,
-    summary_path,
-    *,
-    n_neighbors,
-    n_components,
-    disconnected,
-    method="auto",
-    n_landmarks=DEFAULT_N_LANDMARKS,
-    neighbors="auto",
-):
-    """Isomap coordinates of one embedding set, with graph diagnostics
-    (see :func:`gear.manifold.isomap` for the options)."""
+def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors, **options):
+    """Isomap coordinates of one embedding set, with graph diagnostics.
+
+    ``options`` (``n_components``, ``disconnected``, ``method``,
+    ``n_landmarks``, ``neighbors``) go to :func:`gear.manifold.isomap`.
+    """
     embeddings = load_array(embedding_path)
-    result = isomap(
-        embeddings,
-        n_neighbors,
-        n_components,
-        disconnected=disconnected,
-        method=method,
-        n_landmarks=n_landmarks,
-        neighbors=neighbors,
-    )
+    result = isomap(embeddings, n_neighbors, **options)
     save_array(coordinates_path, result.coordinates)
     save_json(summary_path, {"n_neighbors": n_neighbors, **result.summary()})
 
