@@ -50,9 +50,10 @@ How it is run, so that the whole file takes a few minutes on 2 cores:
   fails with the end of the log.
 
 Only one failure is not the wrapper's fault: a third-party package that
-this environment lacks (``ModuleNotFoundError``). Outside CI that skips
-the module with the package's name; in CI (``CI`` set, as ``.ci/run``
-runs), where ``make env`` installs every requirements file, it fails.
+this environment lacks (``ModuleNotFoundError``), or hearvalidator or
+TensorFlow themselves missing. Outside CI that skips, naming the package;
+in CI (``CI`` set, as ``.ci/run`` runs), where ``make env`` installs every
+requirements file, it fails with the same message.
 """
 
 import importlib.util
@@ -68,6 +69,8 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
+
+from conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = ROOT / "gear" / "models"
@@ -101,11 +104,15 @@ def _wrapper_modules():
     )
 
 
-needs_validator = pytest.mark.skipif(
-    importlib.util.find_spec("hearvalidator") is None or importlib.util.find_spec("tensorflow") is None,
-    reason="hearvalidator and TensorFlow are not installed (pip install -r requirements-models-tf.txt; "
-    "pip install --no-deps --ignore-requires-python -r requirements-models-tf-nodeps.txt)",
-)
+def _validator_missing():
+    """Why the validator cannot run here, or None."""
+    missing = [name for name in ("hearvalidator", "tensorflow") if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"{' and '.join(missing)} not installed (pip install -r requirements-models-tf.txt; "
+        "pip install --no-deps --ignore-requires-python -r requirements-models-tf-nodeps.txt)"
+    )
 
 #: The worker: imports the validator once, then, for each job read from
 #: stdin (one JSON object a line), forks a child that runs the validator's
@@ -250,6 +257,9 @@ class _Pool:
 @pytest.fixture(scope="module")
 def validations(request, tmp_path_factory):
     """The validation of every selected wrapper, all queued when the first test starts."""
+    missing = _validator_missing()
+    if missing:
+        skip_or_fail(missing)
     selected = {
         item.callspec.params["module_name"]
         for item in request.session.items
@@ -270,7 +280,6 @@ def _missing_package(output):
     return None
 
 
-@needs_validator
 @pytest.mark.parametrize("module_name", _wrapper_modules())
 def test_hear_validator(module_name, validations):
     result = validations[module_name].result()
@@ -288,8 +297,8 @@ def test_hear_validator(module_name, validations):
         )
     if code != 0:
         package = _missing_package(output)
-        if package and not os.environ.get("CI"):
-            pytest.skip(f"{module_name} needs the package {package!r}, not installed here")
+        if package:
+            skip_or_fail(f"{module_name} needs the package {package!r}, not installed here")
     assert code == 0 and "Looks good!" in output, (
         f"`{command}` failed after {seconds:.1f} s:\n{output[-5000:]}"
     )

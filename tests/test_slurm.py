@@ -2,7 +2,8 @@
 
 The cluster is the one already running on this machine, or one started by
 ``tests/slurm/cluster.sh`` (root and Debian's slurm-wlm and munge needed);
-otherwise the test is skipped with the reason. The tiny config goes through
+otherwise the test is skipped with the reason, except in CI (``CI`` set, as
+``.ci/run`` does, which starts the cluster), where that is a failure. The tiny config goes through
 ``--profile profiles/slurm`` and must give the same outputs as a local run.
 """
 
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 from scipy.spatial import procrustes
 
-from conftest import ROOT, TEST_CONFIG
+from conftest import ROOT, TEST_CONFIG, skip_or_fail
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 
@@ -37,12 +38,12 @@ def slurm_cluster():
         yield
         return
     if os.geteuid() != 0:
-        pytest.skip("no running SLURM cluster, and starting one needs root")
+        skip_or_fail("no running SLURM cluster, and starting one needs root")
     if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
-        pytest.skip("no running SLURM cluster, and slurm-wlm cannot be installed (no apt-get)")
+        skip_or_fail("no running SLURM cluster, and slurm-wlm cannot be installed (no apt-get)")
     started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True, timeout=600)
     if started.returncode != 0:
-        pytest.skip(f"SLURM could not be started here: {started.stderr.strip()[-500:]}")
+        skip_or_fail(f"SLURM could not be started here: {started.stderr.strip()[-500:]}")
     try:
         yield
     finally:
