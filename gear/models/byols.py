@@ -38,10 +38,19 @@ spectrogram then standardises to zeros). Sounds shorter than 1024
 samples are zero-padded at the end to 1024 (reflection padding needs
 more than 512).
 
-**Timestamp embeddings**: as ``serab_byols.get_timestamp_embeddings``,
-1-s frames centred every 50 ms (``hearbaseline``'s ``frame_audio``),
-each embedded like a sound, standardised by the statistics of all the
-frames of its sound.
+**Timestamp embeddings**: 1-s frames centred every 50 ms, as
+``serab_byols.get_timestamp_embeddings`` cuts them (``hearbaseline``'s
+``frame_audio``), each embedded like a sound and standardised by the mean
+and (unbiased) standard deviation of the log-mel values of all the frames
+of *its own* sound. Here GEAR deliberately does not follow serab-byols:
+its ``compute_timestamp_stats`` (``serab_byols/utils.py``) takes the mean
+and standard deviation of all the frames of the whole batch and then
+divides both by the number of those frames (``mean /= len(melspec)``,
+``std /= len(melspec)``: n_sounds x n_frames), so that its input scale
+grows with the length of the sounds and the size of the batch; the two
+differ by up to 0.7 in relative terms. GEAR's timestamp embeddings
+therefore do not match serab-byols' (its scene embeddings, the only ones
+GEAR's workflow uses, do, for a batch of one sound: see above).
 
 **Weights** (the serab-byols repository, MIT licence; nothing is
 downloaded at run time): the file
@@ -53,12 +62,15 @@ in ``config.yaml`` (or put, under that name, in torch's hub cache
 or ``GEAR_RANDOM_INIT=1`` (tests only) builds the full-size network randomly
 initialised (seeded); a warning is logged and ``model.random_init`` is true.
 
-Not verified against the original: the serab-byols repository does not
-include the ``config.yaml`` its code reads; the spectrogram settings above
-are those of the BYOL-S configurations published with it (BYOL-A's, with a
-25 ms window), and the checkpoint's shapes fix the rest of the network.
-Without the checkpoint and serab-byols' torchaudio, agreement with the
-original embeddings could not be tested here.
+The spectrogram settings above are those of ``serab_byols/config.yaml``,
+the file serab-byols' ``load_model`` and both embedding functions read
+(``Path(__file__).parent / "config.yaml"``: ``sample_rate`` 16000,
+``n_fft`` 1024, ``win_length`` 400, ``hop_length`` 160, ``n_mels`` 64,
+``f_min`` 60, ``f_max`` 7800), as a review of the repository found (the
+copy of the repository searchable while writing this had the code that
+reads the file, not the file); the checkpoint's shapes fix the rest of
+the network. Without the checkpoint and serab-byols' torchaudio,
+agreement with the original embeddings could not be tested here.
 """
 
 import logging
