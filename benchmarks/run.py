@@ -114,16 +114,15 @@ def _timed(function, *args, **kwargs):
 
 def measure_synthesis(impl, n):
     """gear2023-style grid (``impl`` ours/published) or ``harmonic`` grid (ours)."""
-    from gear.datasets import gear2023, harmonic
+    from gear.datasets import gear2023, make_dataset
 
     if impl == "harmonic":
         # 10 f1 x alpha x r at 16 kHz, 1,024 samples: up to 122 harmonics.
         side = int(round(np.sqrt(n / 10)))
         grid = lambda low, high, num, scale="linear": {"min": low, "max": high, "num": num, "scale": scale}  # noqa: E731
-        seconds, data = _timed(
-            harmonic, grid(65.41, 1046.5, 10, "log"), grid(0, 2, side), grid(0, 1, side),
-            sample_rate=16000, duration=1024 / 16000,
-        )  # fmt: skip
+        parameters = {"f1": grid(65.41, 1046.5, 10, "log"), "alpha": grid(0, 2, side), "r": grid(0, 1, side)}
+        spec = {"synthesizer": "harmonic", "parameters": parameters, "sample_rate": 16000, "duration": 1024 / 16000}
+        seconds, data = _timed(make_dataset, spec)
         return seconds, None, f"{data.audio.shape[0]} sounds x {data.audio.shape[1]} samples"
     n_alpha, n_r = grid_shape(n)
     if impl == "ours":
@@ -192,7 +191,7 @@ def measure_knn(impl, n, dim):
     if impl == "ours":
         from gear.regression import knn_regression
 
-        seconds, table = _timed(knn_regression, points, params)
+        seconds, table = _timed(knn_regression, points, params, ["f1", "alpha", "r"])
         return seconds, table[["f1_estimate", "alpha_estimate", "r_estimate"]].to_numpy(), ""
     from sklearn.neighbors import KNeighborsRegressor
 
@@ -213,7 +212,9 @@ def measure_metrics(impl, n, dim):
     points, latent = synthetic_embedding(n, dim)
     # The latent parameters stand in for Isomap coordinates (no Isomap here).
     coordinates = latent + np.random.default_rng(1).normal(0, 0.01, latent.shape)
-    seconds, table = _timed(compute_metrics, points, coordinates, params_table(latent))
+    params = params_table(latent)
+    parameters = [name for name in params.columns if name != "sound_id"]
+    seconds, table = _timed(compute_metrics, points, coordinates, params, parameters=parameters)
     return seconds, None, f"{len(table)} metrics"
 
 

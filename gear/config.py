@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from gear.datasets import parameter_values
+from gear.datasets import dataset_size
 from gear.errors import ConfigError
 
 __all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "sorted_keys", "load_config"]
@@ -73,15 +73,8 @@ def validate_config(config, root="."):
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         raise ConfigError(f"config: {_location(error.absolute_path)}: {error.message}")
-    for dataset_id, spec in config["datasets"].items():
-        if spec["kind"] == "harmonic":
-            for name in ("f1", "alpha", "r"):
-                parameter_values(spec[name], f"config: datasets.{dataset_id}.{name}")
-            if spec["f1"]["max"] >= spec["sample_rate"] / 2:
-                raise ConfigError(
-                    f"config: datasets.{dataset_id}.f1.max: {spec['f1']['max']} Hz is not below "
-                    f"Nyquist ({spec['sample_rate'] / 2} Hz)"
-                )
+    sizes = {dataset_id: dataset_size(spec, dataset_id) for dataset_id, spec in config["datasets"].items()}
+    _check_neighbors(config, sizes)
     isomap = config["isomap"]
     if isomap["n_landmarks"] <= isomap["n_components"]:
         raise ConfigError(
@@ -92,6 +85,19 @@ def validate_config(config, root="."):
         if not (Path(root) / spec["env"]).is_file():
             raise ConfigError(f"config: models.{model_id}.env: no such environment file {spec['env']!r}")
     return config
+
+
+def _check_neighbors(config, sizes):
+    # K >= N is known from the config alone: refuse it before any job runs
+    # (with K = N the regression would return the global mean for every sound).
+    for section, what in (("isomap", "neighbours of the Isomap graph"), ("regression", "neighbours of the regression")):
+        k = config[section]["n_neighbors"]
+        for dataset_id, n_sounds in sizes.items():
+            if k >= n_sounds:
+                raise ConfigError(
+                    f"config: {section}.n_neighbors: {k} {what} need more sounds than dataset "
+                    f"{dataset_id!r} has ({n_sounds} sounds)"
+                )
 
 
 def sorted_keys(value):

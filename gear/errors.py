@@ -15,3 +15,7 @@ class ModelError(GearError):
 
 class DataError(GearError):
     """An input file (audio, table, array) is missing, corrupted or inconsistent."""
+
+
+class SynthesizerError(ConfigError):
+    """A synthesizer cannot be loaded, breaks its contract, or rendered unusable sounds."""

@@ -3,8 +3,8 @@
 Every function returns a new figure and never touches pyplot's global
 state, so the module is safe in Snakemake jobs without a display.
 
-* :func:`plot_sound_grid`: waveforms and spectra over a grid of
-  ``(alpha, r)`` values (Figure 2).
+* :func:`plot_sound_grid`: waveforms and spectra over a grid of two
+  synthesis parameters (Figure 2).
 * :func:`plot_isomap_grid`: 3-D Isomap embeddings per model, coloured
   by each synthesis parameter (Figure 3).
 * :func:`plot_regression_ratios`: distributions of the K-NN regression
@@ -25,16 +25,21 @@ import numpy as np
 import pandas as pd
 from matplotlib import cbook
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import LogNorm, Normalize
+from matplotlib.colors import FuncNorm, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from gear.errors import ConfigError, DataError
+from gear.parameters import Parameter, as_parameters
+from gear.scales import from_scale, to_scale
 
 __all__ = [
+    "ERROR_LIMITS",
     "ISOMAP_CMAP",
+    "MAX_ISOMAP_COLUMNS",
     "clipped_fractions",
     "cube_limits",
+    "grid_values",
     "parameter_label",
     "plot_isomap_grid",
     "plot_regression_ratios",
@@ -48,8 +53,6 @@ __all__ = [
 #: Diverging red-white-blue colour map of Figure 3.
 ISOMAP_CMAP = "coolwarm"
 
-_LABELS = {"f1": "$f_1$", "alpha": r"$\alpha$", "r": "$r$"}
-
 _SAVE_DPI = 150
 _SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 
@@ -57,21 +60,20 @@ _WAVE_COLOR = "tab:blue"
 _SPECTRUM_COLOR = "tab:red"
 
 
-def parameter_label(parameter: str) -> str:
-    """Typeset a synthesis parameter name for titles and axis labels.
+def parameter_label(parameter: Parameter | str) -> str:
+    """Label of a synthesis parameter for titles and axis labels.
 
     Parameters
     ----------
-    parameter : str
-        Column name, e.g. ``"f1"``, ``"alpha"`` or ``"r"``.
+    parameter : Parameter or str
+        A parameter (its declared ``label``, matplotlib mathtext allowed)
+        or a plain name.
 
     Returns
     -------
     label : str
-        Mathtext label (``"$f_1$"``, ``"$\\alpha$"``, ``"$r$"``); unknown
-        names are returned unchanged.
     """
-    return _LABELS.get(parameter, parameter)
+    return parameter.label if isinstance(parameter, Parameter) else str(parameter)
 
 
 def _require_columns(table: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -91,22 +93,56 @@ def _spread(values: np.ndarray, n: int) -> np.ndarray:
     return values[np.round(np.linspace(0, len(values) - 1, n)).astype(int)]
 
 
-def select_grid_sounds(params: pd.DataFrame, n_rows: int = 5, n_cols: int = 5) -> np.ndarray:
-    """Choose one sound per cell of an ``alpha`` × ``r`` grid.
-
-    Columns take ``n_cols`` values evenly spread over the sorted unique
-    values of ``r`` (increasing left to right); rows take ``n_rows``
-    values of ``alpha`` likewise (increasing top to bottom). Each cell
-    holds the first sound, in row order of ``params``, with exactly that
-    ``(alpha, r)`` pair, whatever its other parameters.
+def grid_values(params: pd.DataFrame, grid: Sequence[str], n_rows: int, n_cols: int):
+    """The values of the sound grid's rows and columns.
 
     Parameters
     ----------
     params : pandas.DataFrame
-        One row per sound, with columns ``alpha`` and ``r``.
+    grid : (str, str)
+    n_rows, n_cols : int > 0
+
+    Returns
+    -------
+    row_values : np.ndarray [shape=(min(n_rows, n_distinct),)]
+        ``n_rows`` distinct values of ``grid[0]`` evenly spread in rank,
+        smallest and largest included.
+    col_values : np.ndarray [shape=(min(n_cols, n_distinct),)]
+    """
+    return (
+        _spread(np.unique(params[grid[0]].to_numpy(dtype=float)), n_rows),
+        _spread(np.unique(params[grid[1]].to_numpy(dtype=float)), n_cols),
+    )
+
+
+def select_grid_sounds(
+    params: pd.DataFrame,
+    grid: Sequence[str],
+    n_rows: int = 5,
+    n_cols: int = 5,
+    nearest: bool = False,
+) -> np.ndarray:
+    """Choose one sound per cell of a grid over two parameters.
+
+    Columns take ``n_cols`` values evenly spread over the sorted unique
+    values of ``grid[1]`` (increasing left to right); rows take ``n_rows``
+    values of ``grid[0]`` likewise (increasing top to bottom). Each cell
+    holds the first sound, in row order of ``params``, with exactly that
+    pair of values, whatever its other parameters; with ``nearest``, the
+    sound closest to the pair (distances relative to each parameter's
+    span), for designs whose pairs never repeat (random, quasi-random).
+
+    Parameters
+    ----------
+    params : pandas.DataFrame
+        One row per sound, with the columns named in ``grid``.
+    grid : (str, str)
+        Parameters down rows and across columns.
     n_rows, n_cols : int > 0
         Requested grid size. If a parameter has fewer distinct values,
         each of them is used once and the grid is smaller.
+    nearest : bool
+        Take the nearest sound where no sound has the exact pair.
 
     Returns
     -------
@@ -119,27 +155,33 @@ def select_grid_sounds(params: pd.DataFrame, n_rows: int = 5, n_cols: int = 5) -
     DataError
         If a column is missing, holds NaN, or ``params`` is empty.
     ConfigError
-        If ``n_rows`` or ``n_cols`` is not positive.
+        If ``n_rows`` or ``n_cols`` is not positive, or ``grid`` does not
+        name two parameters.
     """
     if n_rows < 1 or n_cols < 1:
         raise ConfigError(f"grid size must be positive, got {n_rows} x {n_cols}")
-    _require_columns(params, ("alpha", "r"), "params")
+    if len(grid) != 2:
+        raise ConfigError(f"the sound grid needs two parameters (rows, columns), got {list(grid)}")
+    row_name, col_name = grid
+    _require_columns(params, grid, "params")
     if len(params) == 0:
         raise DataError("params is empty: no sound to plot")
-    alpha = params["alpha"].to_numpy(dtype=float)
-    r = params["r"].to_numpy(dtype=float)
-    if np.isnan(alpha).any() or np.isnan(r).any():
-        raise DataError("params has NaN in column 'alpha' or 'r'")
+    down = params[row_name].to_numpy(dtype=float)
+    across = params[col_name].to_numpy(dtype=float)
+    if np.isnan(down).any() or np.isnan(across).any():
+        raise DataError(f"params has NaN in column {row_name!r} or {col_name!r}")
 
-    alphas = _spread(np.unique(alpha), n_rows)
-    rs = _spread(np.unique(r), n_cols)
-    index = np.full((len(alphas), len(rs)), -1, dtype=int)
-    for i, a in enumerate(alphas):
-        for j, v in enumerate(rs):
-            # Values come from the column itself, so exact equality is safe.
-            hits = np.flatnonzero((alpha == a) & (r == v))
+    row_values, col_values = grid_values(params, grid, n_rows, n_cols)
+    spans = [np.ptp(down) or 1.0, np.ptp(across) or 1.0]
+    index = np.full((len(row_values), len(col_values)), -1, dtype=int)
+    for i, a in enumerate(row_values):
+        for j, v in enumerate(col_values):
+            # Values come from the columns themselves, so exact equality is safe.
+            hits = np.flatnonzero((down == a) & (across == v))
             if hits.size:
                 index[i, j] = hits[0]
+            elif nearest:
+                index[i, j] = int(np.argmin(np.abs(down - a) / spans[0] + np.abs(across - v) / spans[1]))
     return index
 
 
@@ -161,30 +203,44 @@ def _spectrum_limit(spectra: np.ndarray, freqs: np.ndarray) -> float:
 def plot_sound_grid(
     audio: np.ndarray,
     params: pd.DataFrame,
+    parameters: Sequence[Parameter | str],
+    grid: Sequence[str],
     sample_rate: float | None = None,
     n_rows: int = 5,
     n_cols: int = 5,
+    nearest: bool = False,
+    cells: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Figure:
-    """Waveforms and magnitude spectra over an ``alpha`` × ``r`` grid (Fig. 2).
+    """Waveforms and magnitude spectra over a grid of two parameters (Fig. 2).
 
     Each cell stacks the waveform (blue, top) over the Fourier magnitude
     ``|rfft|`` (red, bottom) of the sound chosen by
-    :func:`select_grid_sounds`; ``r`` increases across columns,
-    ``alpha`` down rows, and each cell is titled with its ``f1``.
-    Time and frequency axes are shared across cells.
+    :func:`select_grid_sounds`; ``grid[1]`` increases across columns,
+    ``grid[0]`` down rows, and each cell is titled with the sound's other
+    parameters. Time and frequency axes are shared across cells.
 
     Parameters
     ----------
     audio : np.ndarray [shape=(n_sounds, n_samples)]
         Waveforms, real-valued.
     params : pandas.DataFrame
-        One row per sound, same order as ``audio``, with columns
-        ``f1``, ``alpha`` and ``r`` (``sound_id`` is not needed).
+        One row per sound, same order as ``audio``, with a column per
+        parameter (``sound_id`` is not needed).
+    parameters : sequence of Parameter or str
+        Every parameter of the dataset (labels and the cells' titles).
+    grid : (str, str)
+        The parameters down rows and across columns.
     sample_rate : float > 0 or None
         If None, x axes are in samples and frequency bins (cycles per
         frame); otherwise in seconds and Hz.
     n_rows, n_cols : int > 0
         Grid size, see :func:`select_grid_sounds`.
+    nearest : bool
+        See :func:`select_grid_sounds`.
+    cells : (index, row_values, col_values) or None
+        The grid chosen beforehand on a larger table (positions into
+        ``params``, -1 for empty cells, and the grid's values), so that
+        only the sounds shown need be read; by default it is chosen here.
 
     Returns
     -------
@@ -207,9 +263,16 @@ def plot_sound_grid(
         raise DataError(f"audio has {audio.shape[0]} sounds but params has {len(params)} rows")
     if sample_rate is not None and not sample_rate > 0:
         raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
-    _require_columns(params, ("f1", "alpha", "r"), "params")
-    index = select_grid_sounds(params, n_rows, n_cols)
+    parameters = {p.name: p for p in as_parameters(parameters)}
+    _require_columns(params, list(parameters), "params")
+    if cells is None:
+        index = select_grid_sounds(params, grid, n_rows, n_cols, nearest=nearest)
+        row_values, col_values = grid_values(params, grid, n_rows, n_cols)
+    else:
+        index, row_values, col_values = cells
     n_rows, n_cols = index.shape
+    row_parameter, col_parameter = (parameters.get(name, name) for name in grid)
+    others = [p for name, p in parameters.items() if name not in grid][:3]
 
     n_samples = audio.shape[1]
     if sample_rate is None:
@@ -227,12 +290,6 @@ def plot_sound_grid(
         f_max = _spectrum_limit(spectra, freqs)
     else:
         f_max = float(freqs[-1]) or 1.0
-
-    alpha = params["alpha"].to_numpy(dtype=float)
-    r = params["r"].to_numpy(dtype=float)
-    f1 = params["f1"].to_numpy(dtype=float)
-    alphas = _spread(np.unique(alpha), n_rows)
-    rs = _spread(np.unique(r), n_cols)
 
     fig = Figure(figsize=(2.3 * n_cols + 0.8, 2.1 * n_rows + 0.9))
     # Fixed margins (not a layout engine) so row/column labels can be
@@ -288,7 +345,8 @@ def plot_sound_grid(
                 spec = np.nan_to_num(np.abs(np.fft.rfft(wave)))
                 ax_f.plot(freqs, spec, color=_SPECTRUM_COLOR, lw=0.6)
                 ax_f.set_ylim(0, 1.08 * spec.max() + 1e-12)
-                ax_t.set_title(f"{parameter_label('f1')} = {f1[k]:.4g}", fontsize=7, pad=2)
+                title = ", ".join(f"{parameter_label(p)} = {params[p.name].iloc[k]:.4g}" for p in others)
+                ax_t.set_title(title, fontsize=7, pad=2)
             ax_t.set_xlim(times[0], times[-1])
             ax_f.set_xlim(0, f_max)
 
@@ -297,7 +355,7 @@ def plot_sound_grid(
                 fig.text(
                     (box.x0 + box.x1) / 2,
                     box.y1 + 0.3 / fig.get_figheight(),
-                    f"{parameter_label('r')} = {rs[j]:.3g}",
+                    f"{parameter_label(col_parameter)} = {col_values[j]:.3g}",
                     ha="center",
                     va="bottom",
                     fontsize=9,
@@ -307,7 +365,7 @@ def plot_sound_grid(
                 fig.text(
                     box.x0 - 0.12 / fig.get_figwidth(),
                     (box.y0 + box.y1) / 2,
-                    f"{parameter_label('alpha')} = {alphas[i]:.3g}",
+                    f"{parameter_label(row_parameter)} = {row_values[i]:.3g}",
                     ha="right",
                     va="center",
                     rotation=90,
@@ -353,16 +411,24 @@ def cube_limits(points: np.ndarray, margin: float = 0.05) -> np.ndarray:
     return np.stack([centre - half, centre + half], axis=1)
 
 
-def _color_norm(parameter: str, values: np.ndarray) -> Normalize:
-    """Log colour scale for f1 spanning octaves, linear otherwise."""
+def _color_norm(parameter: Parameter, values: np.ndarray) -> Normalize:
+    """Colour scale following the parameter's analysis scale.
+
+    A log-scaled parameter spanning more than a factor 4 gets a log
+    colour scale, a mel, ERB or semitone one a colour scale even on that
+    scale; anything else is linear.
+    """
     finite = values[np.isfinite(values)]
     if len(finite) == 0:
         return Normalize(0.0, 1.0)
     vmin, vmax = float(finite.min()), float(finite.max())
-    if parameter == "f1" and vmin > 0 and vmax > 4 * vmin:
+    if parameter.scale == "log" and vmin > 0 and vmax > 4 * vmin:
         return LogNorm(vmin, vmax)
     if vmin == vmax:
         vmin, vmax = vmin - 0.5, vmax + 0.5
+    if parameter.scale in ("mel", "erb", "semitones") and vmin > 0:
+        scale = parameter.scale
+        return FuncNorm((lambda x: to_scale(x, scale), lambda y: from_scale(y, scale)), vmin, vmax)
     return Normalize(vmin, vmax)
 
 
@@ -401,20 +467,27 @@ def short_reason(reason: str, width: int = 100) -> str:
     return textwrap.shorten(sentence, width=width, placeholder=" ...")
 
 
+#: Parameters per band of Figure 3; more parameters wrap into further bands.
+MAX_ISOMAP_COLUMNS = 4
+
+
 def plot_isomap_grid(
     coordinates: Mapping[str, np.ndarray],
     params: pd.DataFrame,
-    parameters: Sequence[str] = ("f1", "alpha", "r"),
+    parameters: Sequence[Parameter | str],
     unavailable: Mapping[str, str] | None = None,
     point_size: float = 3,
+    max_columns: int = MAX_ISOMAP_COLUMNS,
 ) -> Figure:
     """3-D Isomap embeddings, one row per model, one column per parameter (Fig. 3).
 
     Each panel scatters the same points coloured by one synthesis
     parameter with the ``coolwarm`` map, in a cube with equal spans so
-    the geometry is not distorted. ``f1`` uses a log colour scale when
-    it spans more than a factor 4. One horizontal colorbar sits under
-    each column.
+    the geometry is not distorted. Colours follow each parameter's scale
+    (log for a log-scaled one spanning more than a factor 4). A
+    horizontal colorbar sits under each column. With more than
+    ``max_columns`` parameters the columns wrap: the figure stacks bands
+    of ``max_columns`` parameters, each with every model's row.
 
     Parameters
     ----------
@@ -423,18 +496,22 @@ def plot_isomap_grid(
         Rows follow the order of ``params``.
     params : pandas.DataFrame
         One row per sound, with a column per entry of ``parameters``.
-    parameters : sequence of str
-        Columns of ``params`` to colour by, one figure column each.
+    parameters : sequence of Parameter or str
+        Parameters to colour by, one figure column each.
     unavailable : dict {str: str} or None
         Model id -> reason. Each gets a row, after the others, showing
         ``"unavailable: <reason>"`` instead of scatters. An id present in
         both dicts is shown as unavailable.
     point_size : float > 0
         Marker area in points².
+    max_columns : int > 0
+        Parameters per band.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        Axes are labelled ``isomap:<model>:<parameter>``,
+        ``colorbar:<parameter>`` and ``unavailable:<model>[:<band>]``.
 
     Raises
     ------
@@ -445,10 +522,10 @@ def plot_isomap_grid(
         If ``parameters`` is empty.
     """
     unavailable = dict(unavailable or {})
-    parameters = list(parameters)
+    parameters = as_parameters(parameters)
     if not parameters:
         raise ConfigError("parameters is empty: nothing to colour by")
-    _require_columns(params, parameters, "params")
+    _require_columns(params, [p.name for p in parameters], "params")
     n_sounds = len(params)
     models = {}
     for model, coords in coordinates.items():
@@ -462,94 +539,101 @@ def plot_isomap_grid(
             )
         models[model] = coords
     rows = list(models) + list(unavailable)
-    n_rows, n_cols = len(rows), len(parameters)
+    bands = [parameters[i : i + max_columns] for i in range(0, len(parameters), max_columns)]
+    n_cols = len(bands[0])
 
-    norms = {p: _color_norm(p, params[p].to_numpy(dtype=float)) for p in parameters}
+    norms = {p.name: _color_norm(p, params[p.name].to_numpy(dtype=float)) for p in parameters}
 
-    # Heights in inches: full panels for models, a strip for unavailable
-    # ones, a thin one for the colorbars.
-    panel, strip, bar = 2.8, 0.6, 0.16
-    heights = [strip if m in unavailable else panel for m in rows] + [bar]
-    fig = Figure(figsize=(panel * n_cols + 0.6, sum(heights) + 1.3))
+    # Heights in inches: per band a header, full panels for models, a strip
+    # for unavailable ones, and a thin row for the colorbars.
+    header, panel, strip, bar = 0.35, 2.8, 0.6, 0.16
+    model_heights = [strip if m in unavailable else panel for m in rows]
+    heights = []
+    for _ in bands:
+        heights += [header, *model_heights, bar, header / 2]
+    heights = heights[:-1]
+    fig = Figure(figsize=(panel * n_cols + 0.6, sum(heights) + 0.8))
     width, height = fig.get_figwidth(), fig.get_figheight()
     grid = fig.add_gridspec(
-        n_rows + 1,
+        len(heights),
         n_cols,
         height_ratios=heights,
         left=0.5 / width,
         right=1 - 0.1 / width,
-        top=1 - 0.45 / height,
+        top=1 - 0.1 / height,
         bottom=0.4 / height,
         wspace=0.02,
         hspace=0.12,
     )
-    for i, model in enumerate(rows):
-        if model in unavailable:
-            ax = fig.add_subplot(grid[i, :])
-            ax.set_label(f"unavailable:{model}")
-            ax.set_axis_off()
-            # A strip is too short for a rotated label: name the model inline.
-            ax.text(
-                0.5,
-                0.5,
-                f"{model} \N{EM DASH} unavailable: {short_reason(unavailable[model])}",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                fontsize=10,
-                color="0.4",
+    row_of_band = 0
+    for band_index, band in enumerate(bands):
+        for j, parameter in enumerate(band):
+            title = fig.add_subplot(grid[row_of_band, j])
+            title.set_axis_off()
+            title.text(0.5, 0.2, parameter_label(parameter), ha="center", va="bottom", fontsize=12,
+                       transform=title.transAxes)  # fmt: skip
+        for i, model in enumerate(rows):
+            cell = row_of_band + 1 + i
+            if model in unavailable:
+                ax = fig.add_subplot(grid[cell, :])
+                ax.set_label(f"unavailable:{model}" + (f":{band_index}" if band_index else ""))
+                ax.set_axis_off()
+                # A strip is too short for a rotated label: name the model inline.
+                ax.text(
+                    0.5,
+                    0.5,
+                    f"{model} \N{EM DASH} unavailable: {short_reason(unavailable[model])}",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=10,
+                    color="0.4",
+                )
+                continue
+            box = grid[cell, 0].get_position(fig)
+            fig.text(
+                0.3 / width, (box.y0 + box.y1) / 2, model, rotation=90, ha="center", va="center", fontsize=10
             )
-            continue
-        box = grid[i, 0].get_position(fig)
-        fig.text(
-            0.3 / width, (box.y0 + box.y1) / 2, model, rotation=90, ha="center", va="center", fontsize=10
-        )
-        coords = models[model]
-        limits = cube_limits(coords)
-        keep = np.isfinite(coords).all(axis=1)
-        for j, parameter in enumerate(parameters):
-            ax = fig.add_subplot(grid[i, j], projection="3d")
-            ax.set_label(f"isomap:{model}:{parameter}")
-            ax.scatter(
-                *coords[keep].T,
-                c=params[parameter].to_numpy(dtype=float)[keep],
-                cmap=ISOMAP_CMAP,
-                norm=norms[parameter],
-                s=point_size,
-                linewidths=0,
-                depthshade=False,
-                rasterized=True,
-            )
-            ax.set_xlim(*limits[0])
-            ax.set_ylim(*limits[1])
-            ax.set_zlim(*limits[2])
-            ax.set_box_aspect((1, 1, 1))
-            ax.set_xticklabels([])
-            ax.set_yticklabels([])
-            ax.set_zticklabels([])
-
-    for j, parameter in enumerate(parameters):
-        box = grid[0, j].get_position(fig)
-        fig.text(
-            (box.x0 + box.x1) / 2,
-            1 - 0.1 / height,
-            parameter_label(parameter),
-            ha="center",
-            va="top",
-            fontsize=12,
-        )
-        cax = fig.add_subplot(grid[n_rows, j])
-        cax.set_label(f"colorbar:{parameter}")
-        # Shrink the colorbar to the central part of its cell.
-        pos = cax.get_position()
-        cax.set_position([pos.x0 + 0.15 * pos.width, pos.y0, 0.7 * pos.width, pos.height])
-        mappable = ScalarMappable(norm=norms[parameter], cmap=ISOMAP_CMAP)
-        colorbar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
-        if isinstance(norms[parameter], LogNorm):
-            ticks = _log_ticks(norms[parameter].vmin, norms[parameter].vmax)
-            colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
-            colorbar.ax.xaxis.set_minor_locator(NullLocator())
-        colorbar.ax.tick_params(labelsize=7)
+            coords = models[model]
+            limits = cube_limits(coords)
+            keep = np.isfinite(coords).all(axis=1)
+            for j, parameter in enumerate(band):
+                ax = fig.add_subplot(grid[cell, j], projection="3d")
+                ax.set_label(f"isomap:{model}:{parameter.name}")
+                ax.scatter(
+                    *coords[keep].T,
+                    c=params[parameter.name].to_numpy(dtype=float)[keep],
+                    cmap=ISOMAP_CMAP,
+                    norm=norms[parameter.name],
+                    s=point_size,
+                    linewidths=0,
+                    depthshade=False,
+                    rasterized=True,
+                )
+                ax.set_xlim(*limits[0])
+                ax.set_ylim(*limits[1])
+                ax.set_zlim(*limits[2])
+                ax.set_box_aspect((1, 1, 1))
+                ax.set_xticklabels([])
+                ax.set_yticklabels([])
+                ax.set_zticklabels([])
+        bar_row = row_of_band + 1 + len(rows)
+        for j, parameter in enumerate(band):
+            cax = fig.add_subplot(grid[bar_row, j])
+            cax.set_label(f"colorbar:{parameter.name}")
+            # Shrink the colorbar to the central part of its cell.
+            pos = cax.get_position()
+            cax.set_position([pos.x0 + 0.15 * pos.width, pos.y0, 0.7 * pos.width, pos.height])
+            norm = norms[parameter.name]
+            colorbar = fig.colorbar(ScalarMappable(norm=norm, cmap=ISOMAP_CMAP), cax=cax, orientation="horizontal")
+            if isinstance(norm, LogNorm):
+                ticks = _log_ticks(norm.vmin, norm.vmax)
+                colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+                colorbar.ax.xaxis.set_minor_locator(NullLocator())
+            if parameter.unit:
+                colorbar.set_label(parameter.unit, fontsize=7, labelpad=1)
+            colorbar.ax.tick_params(labelsize=7)
+        row_of_band = bar_row + 2
     return fig
 
 
@@ -589,7 +673,9 @@ def ratio_ticks(ylim: tuple[float, float]) -> tuple[np.ndarray, list[str]]:
     return ticks, [_fraction_label(t) for t in ticks]
 
 
-def clipped_fractions(ratios: pd.DataFrame, ylim: tuple[float, float] = (1 / 3, 3)) -> pd.DataFrame:
+def clipped_fractions(
+    ratios: pd.DataFrame, ylim: tuple[float, float] = (1 / 3, 3), column: str = "ratio"
+) -> pd.DataFrame:
     """Count ratios that fall outside the displayed range.
 
     Parameters
@@ -600,6 +686,9 @@ def clipped_fractions(ratios: pd.DataFrame, ylim: tuple[float, float] = (1 / 3, 
         Displayed range; values below ``ylim[0]`` (including zero and
         negative ratios, which a log axis cannot show) or above
         ``ylim[1]`` are clipped to the border.
+    column : str
+        The column counted (``"ratio"``, or ``"error"`` for parameters
+        whose ratio means nothing).
 
     Returns
     -------
@@ -609,9 +698,9 @@ def clipped_fractions(ratios: pd.DataFrame, ylim: tuple[float, float] = (1 / 3, 
         ``n_above`` and ``fraction_clipped`` = ``(n_below + n_above) /
         (n - n_nan)``, NaN when no ratio is defined.
     """
-    _require_columns(ratios, ("model", "parameter", "ratio"), "ratios")
+    _require_columns(ratios, ("model", "parameter", column), "ratios")
     low, high = ylim
-    value = pd.to_numeric(ratios["ratio"], errors="coerce").astype(float)
+    value = pd.to_numeric(ratios[column], errors="coerce").astype(float)
     frame = pd.DataFrame(
         {
             "model": ratios["model"].to_numpy(),
@@ -642,9 +731,13 @@ def _annotation(row: pd.Series | None) -> str:
     return ", ".join(parts)
 
 
+#: Displayed range of the normalized error, for parameters without a ratio.
+ERROR_LIMITS = (-0.5, 0.5)
+
+
 def plot_regression_ratios(
     ratios: pd.DataFrame,
-    parameters: Sequence[str] = ("f1", "alpha", "r"),
+    parameters: Sequence[Parameter | str],
     ylim: tuple[float, float] = (1 / 3, 3),
     unavailable: Mapping[str, str] | None = None,
 ) -> Figure:
@@ -652,20 +745,25 @@ def plot_regression_ratios(
 
     One panel per parameter; models run down the vertical axis (first at
     the top), the ratio estimated/true runs along a horizontal log axis
-    limited to ``ylim`` with a dashed line at 1. Each model shows a
-    jittered strip of ratios under a box plot whose statistics are
-    computed in log space. Values outside ``ylim`` are drawn on the
-    border, and the right-hand axis of every panel reports per model
-    the share of defined ratios clipped and the count of NaN ratios.
+    limited to ``ylim`` with a dashed line at 1. A parameter whose ratio
+    means nothing (``ratio_scale`` False: not a positive quantity) shows
+    the normalized error ``(estimate - true) / range`` on a linear axis
+    from -0.5 to 0.5 instead, with a dashed line at 0. Each model shows
+    a jittered strip under a box plot (statistics of the ratio computed
+    in log space). Values outside the axis are drawn on the border, and
+    the right-hand axis of every panel reports per model the share
+    clipped and the count of undefined values.
 
     Parameters
     ----------
     ratios : pandas.DataFrame
-        Tidy table with columns ``model``, ``parameter``, ``ratio``, one
-        row per sound × model × parameter. NaN ratios (e.g. true value
-        0) are dropped from the plot and counted.
-    parameters : sequence of str
-        Parameters to plot, one panel each, in this order.
+        Tidy table with columns ``model``, ``parameter``, ``ratio`` (and
+        ``error`` for parameters without a ratio), one row per sound ×
+        model × parameter. NaN values (e.g. true value 0) are dropped from
+        the plot and counted.
+    parameters : sequence of Parameter or str
+        Parameters to plot, one panel each, in this order; names are
+        taken as ratio-scale parameters.
     ylim : (float, float)
         Positive limits of the ratio axis.
     unavailable : dict {str: str} or None
@@ -675,7 +773,8 @@ def plot_regression_ratios(
     Returns
     -------
     fig : matplotlib.figure.Figure
-        The ratio axes are labelled ``"ratio:<parameter>"``.
+        The ratio axes are labelled ``"ratio:<parameter>"``, the error
+        axes ``"error:<parameter>"``.
 
     Raises
     ------
@@ -687,18 +786,15 @@ def plot_regression_ratios(
     low, high = ylim
     if not 0 < low < 1 < high:
         raise ConfigError(f"ylim must satisfy 0 < low < 1 < high, got {ylim}")
-    parameters = list(parameters)
+    parameters = as_parameters(parameters)
     if not parameters:
         raise ConfigError("parameters is empty: nothing to plot")
     unavailable = dict(unavailable or {})
-    counts = clipped_fractions(ratios, ylim)
-    value = pd.to_numeric(ratios["ratio"], errors="coerce").astype(float)
 
     models = [m for m in pd.unique(ratios["model"]) if m not in unavailable]
     models += list(unavailable)
     n_models = max(len(models), 1)
     positions = np.arange(len(models))
-    ticks, tick_labels = ratio_ticks(ylim)
     rng = np.random.default_rng(0)  # fixed jitter: reproducible figures
 
     fig = Figure(
@@ -707,21 +803,29 @@ def plot_regression_ratios(
     )
     axes = fig.subplots(1, len(parameters), sharey=True, squeeze=False)[0]
     for ax, parameter in zip(axes, parameters):
-        ax.set_label(f"ratio:{parameter}")
-        ax.set_xscale("log")
-        ax.set_xlim(low, high)
+        if parameter.ratio_scale:
+            column, limits, centre = "ratio", ylim, 1.0
+            ax.set_label(f"ratio:{parameter.name}")
+            ax.set_xscale("log")
+            ax.set_xticks(*ratio_ticks(ylim))
+            ax.set_xlabel("estimated / true")
+        else:
+            column, limits, centre = "error", ERROR_LIMITS, 0.0
+            ax.set_label(f"error:{parameter.name}")
+            ax.set_xlabel("(estimated - true) / range")
+        ax.set_xlim(*limits)
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticks(ticks, tick_labels)
-        ax.axvline(1.0, color="0.3", ls="--", lw=0.8, zorder=1)
+        ax.axvline(centre, color="0.3", ls="--", lw=0.8, zorder=1)
         ax.set_title(parameter_label(parameter))
-        ax.set_xlabel("estimated / true")
         ax.grid(axis="y", color="0.92", lw=0.6)
+        counts = clipped_fractions(ratios, limits, column) if column in ratios else None
+        value = pd.to_numeric(ratios[column], errors="coerce").astype(float) if column in ratios else None
 
         notes = []
         for y, model in zip(positions, models):
             if model in unavailable:
                 ax.text(
-                    1.0,
+                    centre,
                     y,
                     "unavailable",
                     ha="center",
@@ -733,14 +837,17 @@ def plot_regression_ratios(
                 )
                 notes.append("unavailable")
                 continue
-            mask = (ratios["model"] == model) & (ratios["parameter"] == parameter)
-            row = counts[(counts["model"] == model) & (counts["parameter"] == parameter)]
+            if counts is None:
+                notes.append("no data")
+                continue
+            mask = (ratios["model"] == model) & (ratios["parameter"] == parameter.name)
+            row = counts[(counts["model"] == model) & (counts["parameter"] == parameter.name)]
             notes.append(_annotation(row.iloc[0] if len(row) else None))
             values = value[mask].dropna().to_numpy()
             if len(values) == 0:
                 continue
             # Clipping keeps every order statistic inside the view exact.
-            shown = np.clip(values, low, high)
+            shown = np.clip(values, *limits)
             jitter = rng.uniform(-0.28, 0.28, size=len(shown))
             ax.scatter(
                 shown,
@@ -753,11 +860,13 @@ def plot_regression_ratios(
                 clip_on=False,
                 rasterized=True,
             )
-            stats = cbook.boxplot_stats(np.log(shown), whis=1.5)
-            for stat in stats:
-                for key in ("med", "q1", "q3", "whislo", "whishi", "mean"):
-                    stat[key] = float(np.exp(stat[key]))
-                stat["fliers"] = np.exp(stat["fliers"])
+            log = column == "ratio"
+            stats = cbook.boxplot_stats(np.log(shown) if log else shown, whis=1.5)
+            if log:
+                for stat in stats:
+                    for key in ("med", "q1", "q3", "whislo", "whishi", "mean"):
+                        stat[key] = float(np.exp(stat[key]))
+                    stat["fliers"] = np.exp(stat["fliers"])
             ax.bxp(
                 stats,
                 positions=[y],
@@ -775,7 +884,7 @@ def plot_regression_ratios(
         notes_axis = ax.secondary_yaxis("right")
         notes_axis.set_yticks(positions, notes)
         notes_axis.tick_params(labelsize=7, length=0)
-        notes_axis.set_label(f"notes:{parameter}")
+        notes_axis.set_label(f"notes:{parameter.name}")
 
     axes[0].set_yticks(positions, models)
     axes[0].set_ylim(n_models - 0.5, -0.5)  # first model on top

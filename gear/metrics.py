@@ -20,8 +20,9 @@ global scale, per (model, parameter) unless stated:
 - Invariance: the share of the embedding's variance that a parameter
   explains (eta squared).
 
-Parameters are compared on their natural scale: ``log(f1)``, ``alpha``,
-``r``. Two views of the embedding are used, each where it belongs:
+Parameters are compared on their analysis scale, as the dataset's
+description declares it (e.g. a frequency in log, mel or ERB units; see
+:mod:`gear.scales`): no metric knows which synthesizer made the sounds. Two views of the embedding are used, each where it belongs:
 
 - Geometry (K-NN, intrinsic dimension, trustworthiness, topology) uses the
   raw embedding with Euclidean distance, the metric of Isomap's
@@ -55,9 +56,9 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import NearestNeighbors
 
 from gear.errors import DataError
+from gear.parameters import analysis_matrix
 
 __all__ = [
-    "PARAMETERS",
     "INVARIANCE_THRESHOLD",
     "RECOVERY_THRESHOLD",
     "PERSISTENCE_THRESHOLD",
@@ -79,8 +80,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-PARAMETERS = ("f1", "alpha", "r")
 
 #: A parameter is flagged invariant if it explains less than this share of
 #: the embedding's variance AND neither probe recovers it (best R^2 below
@@ -117,14 +116,15 @@ _CHUNK_ROWS = 10_000
 _CHUNK_COLUMNS = 256
 
 
-def parameter_matrix(params, parameters=PARAMETERS):
-    """Parameters on their natural scale: log for f1, linear otherwise.
+def parameter_matrix(params, parameters):
+    """Parameters on their analysis scales (see :func:`gear.parameters.analysis_matrix`).
 
     Parameters
     ----------
     params : pd.DataFrame
-        With one column per name in ``parameters``.
-    parameters : sequence of str
+        With one column per parameter.
+    parameters : sequence of Parameter or str
+        Plain names are taken on a linear scale.
 
     Returns
     -------
@@ -133,21 +133,10 @@ def parameter_matrix(params, parameters=PARAMETERS):
     Raises
     ------
     DataError
-        If a column is missing, not finite, or f1 is not positive.
+        If a column is missing or not finite, or a value is outside its
+        scale's domain.
     """
-    columns = []
-    for name in parameters:
-        if name not in params:
-            raise DataError(f"metrics: params has no column {name!r} (columns: {list(params.columns)})")
-        value = params[name].to_numpy(dtype=np.float64)
-        if not np.isfinite(value).all():
-            raise DataError(f"metrics: params column {name!r} has NaN or infinite values")
-        if name == "f1":
-            if (value <= 0).any():
-                raise DataError("metrics: f1 must be positive to take its log")
-            value = np.log(value)
-        columns.append(value)
-    return np.column_stack(columns) if columns else np.empty((len(params), 0))
+    return analysis_matrix(params, parameters, context="metrics")
 
 
 def _mean(values):
@@ -789,7 +778,7 @@ def compute_metrics(
     coordinates,
     params,
     *,
-    parameters=PARAMETERS,
+    parameters,
     seed=0,
     n_neighbors=10,
     relative_threshold=PERSISTENCE_THRESHOLD,
@@ -803,7 +792,8 @@ def compute_metrics(
         The model's Isomap coordinates.
     params : pd.DataFrame
         The dataset's parameters, in embedding row order.
-    parameters : sequence of str
+    parameters : sequence of Parameter or str
+        The factors, each compared on its analysis scale.
     seed : int
         Seeds every split, subsample, PCA and forest.
     n_neighbors : int
@@ -821,7 +811,7 @@ def compute_metrics(
         gives the cosines), ``dci_completeness``, ``dci_informativeness``,
         ``mig``, ``variance_explained`` (pooled eta^2),
         ``variance_explained_mean`` (mean over dimensions), ``invariant``
-        (1 or 0). Per pair of parameters, e.g. ``"f1|alpha"``:
+        (1 or 0). Per pair of parameters, e.g. ``"pitch|decay"``:
         ``isomap_axis_cosine``. Parameter ``all``: the mean over parameters
         or pairs of ``isomap_axis_cosine``, ``dci_completeness``,
         ``dci_informativeness`` and ``mig``, and ``dci_disentanglement``,
@@ -866,8 +856,8 @@ def compute_metrics(
         raise DataError("metrics: the Isomap coordinates contain NaN or infinite values")
     if not np.issubdtype(embedding.dtype, np.floating):
         embedding = embedding.astype(np.float64)
-    parameters = list(parameters)
     targets = parameter_matrix(params, parameters)
+    parameters = [getattr(p, "name", p) for p in parameters]
     n_sounds = len(targets)
     rows = []
     clock = [time.perf_counter()]
@@ -967,7 +957,7 @@ def compute_metrics(
     return pd.DataFrame(rows, columns=["parameter", "metric", "value"])
 
 
-def scorecard(metrics, metric="knn_r2", parameters=PARAMETERS, *, ranks=False):
+def scorecard(metrics, metric, parameters, *, ranks=False):
     """Models x parameters table of one headline score per factor.
 
     Parameters
@@ -980,6 +970,7 @@ def scorecard(metrics, metric="knn_r2", parameters=PARAMETERS, *, ranks=False):
         The headline score, higher is better (e.g. ``knn_r2``,
         ``ridge_r2``).
     parameters : sequence of str
+        Column order.
     ranks : bool
         Also add a column ``{parameter}_rank`` per parameter: the model's
         rank for that factor, 1 = best, ties share the best rank, missing

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from gear import hear
-from gear.datasets import PARAMETERS, make_dataset
+from gear.datasets import make_dataset
 from gear.errors import DataError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
 from gear.manifold import isomap
+from gear.parameters import read_description, write_description
 from gear.regression import knn_regression, summarize
 
 __all__ = [
@@ -126,21 +127,28 @@ def collect_embedding_costs(stats_paths, table_path):
     save_table(table_path, pd.DataFrame(rows, columns=columns))
 
 
-def synthesize(spec, params_path, audio_dir):
-    """Synthesize a dataset; write ``params.csv`` and one WAV per sound.
+def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="dataset"):
+    """Synthesize a dataset; write ``params.csv``, ``parameters.json`` and one WAV per sound.
 
     Parameters
     ----------
     spec : dict
         Validated entry of ``config["datasets"]``.
     params_path : str or Path
+        Output: ``sound_id`` then one column per parameter.
+    description_path : str or Path
+        Output: the parameters' names, units, ranges and scales, which
+        every later stage reads (see :mod:`gear.parameters`).
     audio_dir : str or Path
+    dataset_id : str
+        Named in error messages.
     """
     start = time.perf_counter()
-    dataset = make_dataset(spec)
+    dataset = make_dataset(spec, dataset_id)
     logger.info("synthesized %d sounds of %d samples in %.2f s", *dataset.audio.shape, time.perf_counter() - start)
     write_audio(audio_dir, dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
     save_table(params_path, dataset.params)
+    write_description(description_path, dataset.description)
     logger.info("wrote %s and %s in %.2f s", params_path, audio_dir, time.perf_counter() - start)
 
 
@@ -218,28 +226,32 @@ def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors
     save_json(summary_path, {"n_neighbors": n_neighbors, **result.summary()})
 
 
-def regress(embedding_path, params_path, table_path, *, n_neighbors, leave_one_out):
+def regress(embedding_path, params_path, description_path, table_path, *, n_neighbors, leave_one_out):
     """The paper's K-NN regression for one model: one row per sound."""
     embeddings = load_array(embedding_path)
     params = load_params(params_path)
-    table = knn_regression(embeddings, params, PARAMETERS, n_neighbors, include_self=not leave_one_out)
+    parameters = read_description(description_path).parameters
+    table = knn_regression(embeddings, params, parameters, n_neighbors, include_self=not leave_one_out)
     save_table(table_path, table)
 
 
-def summarize_regressions(table_paths, summary_path, unavailable=None):
+def summarize_regressions(table_paths, description_path, summary_path, unavailable=None):
     """Median and spread of the regression ratios, per model and parameter.
 
     Parameters
     ----------
     table_paths : dict
         Model id -> per-sound regression CSV.
+    description_path : str or Path
+        The dataset's ``parameters.json``.
     summary_path : str or Path
     unavailable : dict or None
         Model id -> reason; listed with an empty row and the reason.
     """
+    parameters = read_description(description_path).parameters
     summaries = []
     for model_id, path in table_paths.items():
-        summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), PARAMETERS)
+        summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), parameters)
         summary.insert(0, "model", model_id)
         summaries.append(summary)
     for model_id, reason in (unavailable or {}).items():
@@ -258,23 +270,46 @@ def _figure_paths(paths):
 # embedding jobs run in model environments that need not have matplotlib.
 
 
-def draw_sound_grid(params_path, audio_dir, figure_paths, *, physical_units, n_rows, n_cols):
-    """Figure 2: a grid of sounds, r across columns and alpha down rows."""
+def draw_sound_grid(params_path, description_path, audio_dir, figure_paths, *, n_rows, n_cols):
+    """Figure 2: a grid of sounds over the two parameters the synthesizer names."""
     from gear import figures
 
     params = load_params(params_path)
+    description = read_description(description_path)
+    grid = description.figure_grid
+    # Designs whose pairs never repeat show the sound nearest each cell.
+    nearest = description.design not in ("grid", "fixed")
     # Read only the sounds shown (-1 marks an empty cell of the grid).
-    rows = figures.select_grid_sounds(params, n_rows, n_cols).ravel()
-    chosen = params.iloc[np.sort(rows[rows >= 0])].reset_index(drop=True)
+    index = figures.select_grid_sounds(params, grid, n_rows, n_cols, nearest=nearest)
+    shown = np.unique(index[index >= 0])
+    cells = (np.where(index >= 0, np.searchsorted(shown, index), -1), *figures.grid_values(params, grid, n_rows, n_cols))
+    chosen = params.iloc[shown].reset_index(drop=True)
     audio, sample_rate = read_audio(audio_dir, chosen["sound_id"])
+    # Sounds never resampled have no physical rate: axes in samples and bins.
+    physical_units = description.resample_to_model_rate
     figure = figures.plot_sound_grid(
-        audio, chosen, sample_rate=sample_rate if physical_units else None, n_rows=n_rows, n_cols=n_cols
+        audio,
+        chosen,
+        description.parameters,
+        grid,
+        sample_rate=sample_rate if physical_units else None,
+        n_rows=n_rows,
+        n_cols=n_cols,
+        cells=cells,
     )
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
 def draw_isomap(
-    coordinate_paths, summary_paths, params_path, figure_paths, *, labels, point_size, unavailable=None
+    coordinate_paths,
+    summary_paths,
+    params_path,
+    description_path,
+    figure_paths,
+    *,
+    labels,
+    point_size,
+    unavailable=None,
 ):
     """Figure 3: 3-D Isomap scatter plots, one row per model (unavailable ones say why)."""
     from gear import figures
@@ -293,53 +328,69 @@ def draw_isomap(
         coordinates[label] = coords
     unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
     figure = figures.plot_isomap_grid(
-        coordinates, params, PARAMETERS, unavailable=unavailable, point_size=point_size
+        coordinates,
+        params,
+        read_description(description_path).parameters,
+        unavailable=unavailable,
+        point_size=point_size,
     )
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def draw_regression(table_paths, figure_paths, *, labels, unavailable=None):
-    """Figure 4: distribution of the K-NN regression ratio per model."""
+def draw_regression(table_paths, description_path, figure_paths, *, labels, unavailable=None):
+    """Figure 4: distribution of the K-NN regression ratio (or error) per model."""
     from gear import figures
 
+    parameters = read_description(description_path).parameters
     frames = []
     for model_id, path in table_paths.items():
         table = pd.read_csv(path, dtype={"sound_id": str})
-        for name in PARAMETERS:
+        for parameter in parameters:
+            name = parameter.name
             frames.append(
                 pd.DataFrame(
-                    {"model": labels.get(model_id, model_id), "parameter": name, "ratio": table[f"{name}_ratio"]}
+                    {
+                        "model": labels.get(model_id, model_id),
+                        "parameter": name,
+                        "ratio": table[f"{name}_ratio"],
+                        "error": table[f"{name}_error"],
+                    }
                 )
             )
     unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
-    ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "parameter", "ratio"])
-    figure = figures.plot_regression_ratios(ratios, PARAMETERS, unavailable=unavailable)
+    columns = ["model", "parameter", "ratio", "error"]
+    ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    figure = figures.plot_regression_ratios(ratios, parameters, unavailable=unavailable)
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def write_view(coordinates_path, params_path, view_path, *, title, point_size=3):
+def write_view(coordinates_path, params_path, description_path, view_path, *, title, point_size=3):
     """Interactive 3-D view of one model's Isomap coordinates (self-contained HTML)."""
     from gear.views import isomap_view
 
     params = load_params(params_path)
-    html = isomap_view(load_array(coordinates_path), params, PARAMETERS, title=title, point_size=point_size)
+    parameters = read_description(description_path).parameters
+    html = isomap_view(load_array(coordinates_path), params, parameters, title=title, point_size=point_size)
     with atomic_path(view_path) as tmp:
         tmp.write_text(html)
 
 
-def measure(embedding_path, coordinates_path, params_path, table_path, *, dataset, model_id):
+def measure(embedding_path, coordinates_path, params_path, description_path, table_path, *, dataset, model_id):
     """Disentanglement metrics of one model on one dataset (tidy CSV)."""
     from gear.metrics import compute_metrics
 
     start = time.perf_counter()
-    table = compute_metrics(load_array(embedding_path), load_array(coordinates_path), load_params(params_path))
+    parameters = read_description(description_path).parameters
+    table = compute_metrics(
+        load_array(embedding_path), load_array(coordinates_path), load_params(params_path), parameters=parameters
+    )
     table.insert(0, "model", model_id)
     table.insert(0, "dataset", dataset)
     save_table(table_path, table)
     logger.info("%s on %s: %d metrics in %.1f s", model_id, dataset, len(table), time.perf_counter() - start)
 
 
-def gather_metrics(table_paths, metrics_path, scorecard_path, *, labels, unavailable=None):
+def gather_metrics(table_paths, description_path, metrics_path, scorecard_path, *, labels, unavailable=None):
     """One dataset's metrics table, and its scorecard (leave-one-out K-NN R^2).
 
     The K-NN R^2 is the headline: linear probes on thousands of dimensions
@@ -362,7 +413,9 @@ def gather_metrics(table_paths, metrics_path, scorecard_path, *, labels, unavail
         columns=columns,
     )  # fmt: skip
     save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
-    scores = scorecard(metrics, "knn_r2", PARAMETERS).rename(index=labels)
+    parameters = read_description(description_path).parameters
+    scores = scorecard(metrics, "knn_r2", [p.name for p in parameters]).rename(index=labels)
+    scores.columns = [p.label for p in parameters]
     for model_id in unavailable or {}:
         scores.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan
     title = "Leave-one-out 10-NN R$^2$ per factor (rank); 1 = neighbours share the factor"

@@ -5,10 +5,13 @@ embedding space are averaged (Eq. 2) and compared with its own by the
 ratio ``estimate / true`` (Eq. 3, plotted on a log scale). A ratio near 1
 means the neighbourhood is centred on the sound's true parameter.
 
-The ratio is undefined where the true parameter is 0 (``alpha = 0`` or
-``r = 0`` in the ``harmonic`` dataset). There, ``ratio`` is NaN and counted
-as undefined, and every sound also gets a defined alternative: the error
-``estimate - true`` divided by the parameter's range in the dataset.
+The ratio is undefined where the true parameter is 0, and means nothing
+for a parameter that is not a positive quantity with a true zero (its
+``ratio_scale`` is False: a chirp rate that can be negative, say). There,
+``ratio`` is NaN and counted as undefined, and every sound also gets a
+defined alternative: the error ``estimate - true`` divided by the
+parameter's range in the dataset. As in the paper, estimates average the
+parameter values themselves (in their unit), not their analysis scale.
 """
 
 import numpy as np
@@ -16,6 +19,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from gear.errors import DataError
+from gear.parameters import as_parameters
 
 __all__ = ["knn_estimates", "knn_regression", "summarize"]
 
@@ -55,7 +59,7 @@ def knn_estimates(embedding, values, n_neighbors=40, include_self=True):
     return values[indices].mean(axis=1)
 
 
-def knn_regression(embedding, params, parameters=("f1", "alpha", "r"), n_neighbors=40, include_self=True):
+def knn_regression(embedding, params, parameters, n_neighbors=40, include_self=True):
     """Per-sound K-NN regression ratios and normalized errors.
 
     Parameters
@@ -63,7 +67,8 @@ def knn_regression(embedding, params, parameters=("f1", "alpha", "r"), n_neighbo
     embedding : np.ndarray [shape=(n_sounds, n_features)]
     params : pd.DataFrame [shape=(n_sounds, ...)]
         ``sound_id`` and the parameter columns, in embedding row order.
-    parameters : sequence of str
+    parameters : sequence of Parameter or str
+        A plain name counts as a ratio-scale parameter.
     n_neighbors : int
     include_self : bool
         See :func:`knn_estimates`.
@@ -72,19 +77,24 @@ def knn_regression(embedding, params, parameters=("f1", "alpha", "r"), n_neighbo
     -------
     table : pd.DataFrame [shape=(n_sounds, 1 + 4 * n_parameters)]
         ``sound_id`` then, per parameter ``p``: ``p_true``, ``p_estimate``,
-        ``p_ratio`` (NaN where ``p_true == 0``) and ``p_error`` (estimate
+        ``p_ratio`` (NaN where ``p_true == 0``, everywhere if ``p`` is not
+        on a ratio scale) and ``p_error`` (estimate
         minus true, divided by the parameter's range; 0 if constant).
     """
     if len(params) != embedding.shape[0]:
         raise DataError(f"knn regression: {embedding.shape[0]} embeddings but {len(params)} sounds")
-    true = params[list(parameters)].to_numpy(dtype=np.float64)
+    parameters = as_parameters(parameters)
+    true = params[[p.name for p in parameters]].to_numpy(dtype=np.float64)
     estimates = knn_estimates(embedding, true, n_neighbors, include_self)
     columns = {"sound_id": params["sound_id"].to_numpy()}
-    for index, name in enumerate(parameters):
+    for index, parameter in enumerate(parameters):
+        name = parameter.name
         value, estimate = true[:, index], estimates[:, index]
         span = value.max() - value.min()
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(value != 0, estimate / value, np.nan)
+        if not parameter.ratio_scale:
+            ratio = np.full_like(value, np.nan)
         columns[f"{name}_true"] = value
         columns[f"{name}_estimate"] = estimate
         columns[f"{name}_ratio"] = ratio
@@ -92,26 +102,29 @@ def knn_regression(embedding, params, parameters=("f1", "alpha", "r"), n_neighbo
     return pd.DataFrame(columns)
 
 
-def summarize(table, parameters=("f1", "alpha", "r")):
+def summarize(table, parameters):
     """Summary statistics of one model's regression table.
 
     Parameters
     ----------
     table : pd.DataFrame
         Output of :func:`knn_regression`.
-    parameters : sequence of str
+    parameters : sequence of Parameter or str
 
     Returns
     -------
     summary : pd.DataFrame
-        One row per parameter: ``parameter``, ``n_sounds``, ``n_undefined``
-        (ratios undefined because the true value is 0), the median and
+        One row per parameter: ``parameter``, ``ratio_scale`` (False: the
+        ratio means nothing for this parameter and its columns are empty;
+        read ``median_abs_error``), ``n_sounds``, ``n_undefined`` (ratios
+        undefined because the true value is 0 or the ratio means nothing), the median and
         interquartile range of ``log(ratio)`` (natural log), the median of
         ``|log(ratio)|``, the fraction of ratios within [1/2, 2], and the
         median absolute normalized error.
     """
     rows = []
-    for name in parameters:
+    for parameter in as_parameters(parameters):
+        name = parameter.name
         ratio = table[f"{name}_ratio"].to_numpy()
         error = table[f"{name}_error"].to_numpy()
         defined = np.isfinite(ratio) & (ratio > 0)
@@ -121,6 +134,7 @@ def summarize(table, parameters=("f1", "alpha", "r")):
         rows.append(
             {
                 "parameter": name,
+                "ratio_scale": bool(parameter.ratio_scale),
                 "n_sounds": int(ratio.size),
                 "n_undefined": int((~defined).sum()),
                 "median_log_ratio": median,

@@ -10,11 +10,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gear.errors import DataError
+from gear.parameters import as_parameters
 
 __all__ = ["isomap_view"]
 
 
-def isomap_view(coordinates, params, parameters=("f1", "alpha", "r"), title="", point_size=3):
+def isomap_view(coordinates, params, parameters, title="", point_size=3):
     """Interactive 3-D scatter of Isomap coordinates.
 
     Parameters
@@ -22,8 +23,9 @@ def isomap_view(coordinates, params, parameters=("f1", "alpha", "r"), title="", 
     coordinates : np.ndarray [shape=(n_sounds, 3)]
     params : pd.DataFrame [shape=(n_sounds, ...)]
         ``sound_id`` and the parameter columns, in coordinate row order.
-    parameters : sequence of str
-        Parameters offered as colours; the first is shown first.
+    parameters : sequence of Parameter or str
+        Parameters offered as colours, one button each; the first is shown
+        first. Hover and colour bars show each one's name and unit.
     title : str
     point_size : float
 
@@ -35,9 +37,12 @@ def isomap_view(coordinates, params, parameters=("f1", "alpha", "r"), title="", 
     coordinates = np.asarray(coordinates)
     if coordinates.ndim != 2 or coordinates.shape[1] != 3 or coordinates.shape[0] != len(params):
         raise DataError(f"isomap view: expected coordinates of shape ({len(params)}, 3), got {coordinates.shape}")
-    values = params[list(parameters)].to_numpy(dtype=float)
+    parameters = as_parameters(parameters)
+    names = [parameter.name for parameter in parameters]
+    titles = [f"{p.name} ({p.unit})" if p.unit else p.name for p in parameters]
+    values = params[names].to_numpy(dtype=float)
     hover = "sound %{customdata[0]}<br>" + "<br>".join(
-        f"{name} = %{{customdata[{index + 1}]:.4g}}" for index, name in enumerate(parameters)
+        f"{title} = %{{customdata[{index + 1}]:.4g}}" for index, title in enumerate(titles)
     )
     customdata = np.column_stack([params["sound_id"].astype(str).to_numpy(dtype=object), values])
 
@@ -46,7 +51,7 @@ def isomap_view(coordinates, params, parameters=("f1", "alpha", "r"), title="", 
             "size": point_size,
             "color": values[:, index],
             "colorscale": "RdBu_r",  # red-white-blue, as the paper's figures
-            "colorbar": {"title": {"text": parameters[index]}},
+            "colorbar": {"title": {"text": titles[index]}},
             "showscale": True,
         }
 
@@ -63,7 +68,7 @@ def isomap_view(coordinates, params, parameters=("f1", "alpha", "r"), title="", 
     )
     buttons = [
         {"label": f"colour: {name}", "method": "restyle", "args": [{"marker": [marker(index)]}]}
-        for index, name in enumerate(parameters)
+        for index, name in enumerate(names)
     ]
     figure.update_layout(
         title={"text": title, "x": 0.5},

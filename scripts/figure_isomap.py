@@ -10,6 +10,7 @@ draw_isomap(
     {m: snakemake.input[m] for m in available},
     {m: snakemake.input[f"summary_{m}"] for m in available},
     snakemake.input.params,
+    snakemake.input.parameters,
     [snakemake.output.png, *snakemake.output.extra],
     labels=snakemake.params.labels,
     point_size=snakemake.params.point_size,

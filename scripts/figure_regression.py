@@ -8,6 +8,7 @@ models = snakemake.params.models
 available, unavailable = read_availability({m: snakemake.input[f"status_{m}"] for m in models})
 draw_regression(
     {m: snakemake.input[m] for m in available},
+    snakemake.input.parameters,
     [snakemake.output.png, *snakemake.output.extra],
     labels=snakemake.params.labels,
     unavailable=unavailable,

@@ -6,9 +6,9 @@ from gear.pipeline import draw_sound_grid
 log_to_file(snakemake.log[0])
 draw_sound_grid(
     snakemake.input.params,
+    snakemake.input.parameters,
     snakemake.input.audio,
     [snakemake.output.png, *snakemake.output.extra],
-    physical_units=snakemake.params.physical_units,
     n_rows=snakemake.params.grid_rows,
     n_cols=snakemake.params.grid_cols,
 )

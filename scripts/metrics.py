@@ -11,6 +11,7 @@ with threadpool_limits(snakemake.threads):
         snakemake.input.embeddings,
         snakemake.input.coordinates,
         snakemake.input.params,
+        snakemake.input.parameters,
         snakemake.output.table,
         dataset=snakemake.wildcards.dataset,
         model_id=snakemake.wildcards.model,

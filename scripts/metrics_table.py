@@ -8,6 +8,7 @@ models = snakemake.params.models
 available, unavailable = read_availability({m: snakemake.input[f"status_{m}"] for m in models})
 gather_metrics(
     {m: snakemake.input[m] for m in available},
+    snakemake.input.parameters,
     snakemake.output.table,
     snakemake.output.scorecard,
     labels=snakemake.params.labels,

@@ -7,6 +7,7 @@ log_to_file(snakemake.log[0])
 regress(
     snakemake.input.embeddings,
     snakemake.input.params,
+    snakemake.input.parameters,
     snakemake.output.table,
     **snakemake.params.regression,
 )

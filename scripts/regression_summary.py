@@ -6,4 +6,9 @@ from gear.pipeline import read_availability, summarize_regressions
 log_to_file(snakemake.log[0])
 models = snakemake.params.models
 available, unavailable = read_availability({m: snakemake.input[f"status_{m}"] for m in models})
-summarize_regressions({m: snakemake.input[m] for m in available}, snakemake.output.summary, unavailable)
+summarize_regressions(
+    {m: snakemake.input[m] for m in available},
+    snakemake.input.parameters,
+    snakemake.output.summary,
+    unavailable,
+)

@@ -4,4 +4,10 @@ from gear.logs import log_to_file
 from gear.pipeline import synthesize
 
 log_to_file(snakemake.log[0])
-synthesize(snakemake.params.spec, snakemake.output.params, snakemake.output.audio)
+synthesize(
+    snakemake.params.spec,
+    snakemake.output.params,
+    snakemake.output.parameters,
+    snakemake.output.audio,
+    dataset_id=snakemake.wildcards.dataset,
+)

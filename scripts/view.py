@@ -8,6 +8,7 @@ dataset = snakemake.wildcards.dataset
 write_view(
     snakemake.input.coordinates,
     snakemake.input.params,
+    snakemake.input.parameters,
     snakemake.output.html,
     title=f"{snakemake.params.label} on {dataset}: Isomap of the scene embeddings",
 )

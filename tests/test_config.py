@@ -30,8 +30,8 @@ def test_default_config_is_valid_and_gets_defaults():
     }
     assert config["regression"] == {"n_neighbors": 40, "leave_one_out": False}
     assert config["models"]["crepe"]["batch_size"] == 64
-    assert config["datasets"]["harmonic"]["peak"] == 0.9
-    assert config["datasets"]["gear2023"] == {"kind": "gear2023"}
+    assert config["datasets"]["gear2023"] == {"synthesizer": "gear2023"}
+    assert config["datasets"]["harmonic"]["parameters"]["f1"]["scale"] == "log"
 
 
 def test_test_config_is_valid():
@@ -60,16 +60,25 @@ def set_key(path, value):
         (set_key(["modles"], {}), r"\(top level\): .*'modles' was unexpected"),
         (set_key(["isomap", "n_neighbours"], 10), r"isomap: .*'n_neighbours' was unexpected"),
         (set_key(["models", "base", "modul"], "x"), r"models.base: .*'modul' was unexpected"),
-        (set_key(["datasets", "gear2023", "duration"], 2), r"datasets.gear2023: .*'duration' was unexpected"),
+        (set_key(["datasets", "gear2023", "duration"], 2), r"datasets.gear2023: synthesizer 'gear2023' .* takes no duration"),
         (set_key(["isomap", "n_neighbors"], "ten"), r"isomap.n_neighbors: 'ten' is not of type 'integer'"),
         (set_key(["isomap", "method"], "landmarks"), r"isomap.method: 'landmarks' is not one of"),
         (set_key(["isomap", "n_landmarks"], 3), r"isomap.n_landmarks: 3 is less than the minimum"),
         (set_key(["regression", "n_neighbors"], 0), r"regression.n_neighbors: 0 is less than the minimum"),
-        (set_key(["datasets", "harmonic", "f1", "num"], 0), r"datasets.harmonic.f1.num: 0 is less than"),
-        (set_key(["datasets", "harmonic", "alpha", "min"], 5), r"datasets.harmonic.alpha: range \[5, 2.0\]"),
-        (set_key(["datasets", "harmonic", "f1", "max"], 9000), r"datasets.harmonic.f1.max: .*Nyquist"),
-        (set_key(["datasets", "harmonic", "kind"], "harmonik"), r"datasets.harmonic.kind: 'harmonik' is not one"),
-        (set_key(["datasets", "bad id"], {"kind": "gear2023"}), r"datasets: 'bad id' does not match"),
+        (set_key(["datasets", "harmonic", "parameters", "f1", "num"], 0),
+         r"datasets.harmonic.parameters.f1.num: 0 is less than"),
+        (set_key(["datasets", "harmonic", "parameters", "alpha", "min"], 5),
+         r"datasets.harmonic.parameters.alpha: range \[5, 2.0\] is empty or inverted for num=16"),
+        (set_key(["datasets", "harmonic", "parameters", "f1", "max"], 9000),
+         r"datasets.harmonic.parameters.f1.max: 9000 Hz is not below Nyquist \(8000.0 Hz\)"),
+        (set_key(["datasets", "harmonic", "synthesizer"], "harmonik"),
+         r"datasets.harmonic.synthesizer: cannot import synthesizer 'harmonik'"),
+        (set_key(["datasets", "harmonic", "f1_sampling"], "random"), r"datasets.harmonic: .*'f1_sampling' was unexpected"),
+        (set_key(["datasets", "bad id"], {"synthesizer": "gear2023"}), r"datasets: 'bad id' does not match"),
+        (set_key(["isomap", "n_neighbors"], 2500), r"isomap.n_neighbors: 2500 neighbours of the Isomap graph need "
+         r"more sounds than dataset 'gear2023' has \(2500 sounds\)"),
+        (set_key(["regression", "n_neighbors"], 3000), r"regression.n_neighbors: 3000 neighbours of the regression "
+         r"need more sounds than dataset 'gear2023' has \(2500 sounds\)"),
         (set_key(["models", "base", "env"], "envs/missing.yaml"), r"models.base.env: no such environment file"),
         (set_key(["models", "base", "module"], "not a module"), r"models.base.module: 'not a module' does not"),
         (set_key(["datasets"], {}), r"datasets: \{\} should be non-empty"),

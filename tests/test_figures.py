@@ -8,6 +8,7 @@ import pytest
 from matplotlib.colors import LogNorm
 
 from gear.errors import ConfigError, DataError
+from gear.parameters import Parameter
 from gear.figures import (
     ISOMAP_CMAP,
     clipped_fractions,
@@ -21,6 +22,11 @@ from gear.figures import (
     select_grid_sounds,
     short_reason,
 )
+
+
+PARAMETERS = [Parameter("f1", unit="Hz", scale="log", label="$f_1$"), Parameter("alpha", label=r"$\alpha$"),
+              Parameter("r", label="$r$")]  # fmt: skip
+GRID = ("alpha", "r")
 
 
 def _grid_params(f1=(100.0, 200.0, 800.0), n_alpha=7, n_r=6, seed=0):
@@ -46,7 +52,7 @@ def _texts(fig):
 
 def test_select_grid_sounds_orders_r_across_columns_alpha_down_rows():
     params = _grid_params()
-    index = select_grid_sounds(params, n_rows=5, n_cols=5)
+    index = select_grid_sounds(params, GRID, n_rows=5, n_cols=5)
     assert index.shape == (5, 5)
     assert (index >= 0).all()
     alpha = params["alpha"].to_numpy()[index]
@@ -65,18 +71,18 @@ def test_select_grid_sounds_orders_r_across_columns_alpha_down_rows():
 
 def test_select_grid_sounds_small_and_incomplete_grids():
     params = pd.DataFrame({"f1": [1.0, 1.0, 1.0], "alpha": [0.0, 0.0, 1.0], "r": [0.1, 0.5, 0.1]})
-    index = select_grid_sounds(params, n_rows=5, n_cols=5)
+    index = select_grid_sounds(params, GRID, n_rows=5, n_cols=5)
     # Only two distinct values each: a 2 x 2 grid, one missing pair.
     np.testing.assert_array_equal(index, [[0, 1], [2, -1]])
 
 
 def test_select_grid_sounds_rejects_bad_input():
     with pytest.raises(DataError, match="alpha"):
-        select_grid_sounds(pd.DataFrame({"r": [0.1]}))
+        select_grid_sounds(pd.DataFrame({"r": [0.1]}), GRID)
     with pytest.raises(DataError, match="NaN"):
-        select_grid_sounds(pd.DataFrame({"alpha": [np.nan], "r": [0.1]}))
+        select_grid_sounds(pd.DataFrame({"alpha": [np.nan], "r": [0.1]}), GRID)
     with pytest.raises(ConfigError):
-        select_grid_sounds(_grid_params(), n_rows=0)
+        select_grid_sounds(_grid_params(), GRID, n_rows=0)
 
 
 # -- plot_sound_grid -------------------------------------------------------
@@ -86,8 +92,8 @@ def test_plot_sound_grid_draws_selected_waveforms():
     params = _grid_params(n_alpha=5, n_r=5)
     rng = np.random.default_rng(0)
     audio = rng.standard_normal((len(params), 256))
-    fig = plot_sound_grid(audio, params, sample_rate=1000.0)
-    index = select_grid_sounds(params)
+    fig = plot_sound_grid(audio, params, PARAMETERS, GRID, sample_rate=1000.0)
+    index = select_grid_sounds(params, GRID)
     axes = {ax.get_label(): ax for ax in fig.axes}
     assert len(fig.axes) == 2 * index.size
     for (i, j), k in np.ndenumerate(index):
@@ -107,7 +113,7 @@ def test_plot_sound_grid_draws_selected_waveforms():
 def test_plot_sound_grid_units_without_sample_rate():
     params = _grid_params(n_alpha=2, n_r=2)
     audio = np.ones((len(params), 64))
-    fig = plot_sound_grid(audio, params, n_rows=2, n_cols=2)
+    fig = plot_sound_grid(audio, params, PARAMETERS, GRID, n_rows=2, n_cols=2)
     axes = {ax.get_label(): ax for ax in fig.axes}
     np.testing.assert_array_equal(axes["waveform[0,0]"].lines[0].get_xdata(), np.arange(64))
     np.testing.assert_array_equal(axes["spectrum[0,0]"].lines[0].get_xdata(), np.arange(33))
@@ -116,7 +122,7 @@ def test_plot_sound_grid_units_without_sample_rate():
 def test_plot_sound_grid_checks_lengths():
     params = _grid_params(n_alpha=2, n_r=2)
     with pytest.raises(DataError, match="sounds"):
-        plot_sound_grid(np.zeros((len(params) + 1, 8)), params)
+        plot_sound_grid(np.zeros((len(params) + 1, 8)), params, PARAMETERS, GRID)
 
 
 # -- plot_isomap_grid --------------------------------------------------------
@@ -132,7 +138,7 @@ def _coordinates(params, models, seed=0):
 def test_plot_isomap_grid_axes_cmap_and_equal_limits():
     params = _grid_params()
     coords = _coordinates(params, ["a", "b"])
-    fig = plot_isomap_grid(coords, params)
+    fig = plot_isomap_grid(coords, params, PARAMETERS)
     axes3d = [ax for ax in fig.axes if ax.name == "3d"]
     assert len(axes3d) == 2 * 3
     assert [ax.get_label() for ax in axes3d] == [
@@ -157,14 +163,14 @@ def test_plot_isomap_grid_axes_cmap_and_equal_limits():
 
 def test_plot_isomap_grid_linear_f1_when_narrow():
     params = _grid_params(f1=(100.0, 300.0))
-    fig = plot_isomap_grid(_coordinates(params, ["a"]), params)
+    fig = plot_isomap_grid(_coordinates(params, ["a"]), params, PARAMETERS)
     ax = next(ax for ax in fig.axes if ax.get_label() == "isomap:a:f1")
     assert not isinstance(ax.collections[0].norm, LogNorm)
 
 
 def test_plot_isomap_grid_unavailable_text_panel():
     params = _grid_params()
-    fig = plot_isomap_grid(_coordinates(params, ["a"]), params, unavailable={"b": "weights not found"})
+    fig = plot_isomap_grid(_coordinates(params, ["a"]), params, PARAMETERS, unavailable={"b": "weights not found"})
     assert sum(ax.name == "3d" for ax in fig.axes) == 3
     panel = next(ax for ax in fig.axes if ax.get_label() == "unavailable:b")
     assert any("unavailable: weights not found" in t.get_text() for t in panel.texts)
@@ -175,10 +181,10 @@ def test_plot_isomap_grid_wrong_shape_names_model():
     coords = _coordinates(params, ["good"])
     coords["broken-model"] = np.zeros((len(params), 2))
     with pytest.raises(DataError, match="broken-model"):
-        plot_isomap_grid(coords, params)
+        plot_isomap_grid(coords, params, PARAMETERS)
     coords["broken-model"] = np.zeros((len(params) - 1, 3))
     with pytest.raises(DataError, match="broken-model"):
-        plot_isomap_grid(coords, params)
+        plot_isomap_grid(coords, params, PARAMETERS)
 
 
 def test_cube_limits_equal_spans_ignoring_nan():
@@ -247,7 +253,7 @@ def test_plot_regression_ratios_missing_parameter_and_bad_limits():
     notes = [t.get_text() for t in ax.child_axes[0].get_yticklabels()]
     assert notes == ["no data", "no data"]
     with pytest.raises(ConfigError):
-        plot_regression_ratios(_hand_made_ratios(), ylim=(2, 3))
+        plot_regression_ratios(_hand_made_ratios(), ("f1", "r"), ylim=(2, 3))
 
 
 def test_ratio_ticks_labels():
@@ -261,7 +267,7 @@ def test_ratio_ticks_labels():
 
 def test_save_figure_writes_png_and_pdf_atomically(tmp_path):
     params = _grid_params(n_alpha=2, n_r=2)
-    fig = plot_sound_grid(np.ones((len(params), 32)), params, n_rows=2, n_cols=2)
+    fig = plot_sound_grid(np.ones((len(params), 32)), params, PARAMETERS, GRID, n_rows=2, n_cols=2)
     png, pdf = tmp_path / "a" / "fig.png", tmp_path / "b" / "c" / "fig.pdf"
     save_figure(fig, [png, str(pdf)])
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
@@ -274,7 +280,7 @@ def test_save_figure_writes_png_and_pdf_atomically(tmp_path):
 
 def test_save_figure_rejects_unknown_suffix_before_writing(tmp_path):
     params = _grid_params(n_alpha=2, n_r=2)
-    fig = plot_sound_grid(np.ones((len(params), 32)), params, n_rows=2, n_cols=2)
+    fig = plot_sound_grid(np.ones((len(params), 32)), params, PARAMETERS, GRID, n_rows=2, n_cols=2)
     with pytest.raises(ConfigError, match="suffix"):
         save_figure(fig, [tmp_path / "ok.png", tmp_path / "bad.jpeg"])
     assert list(tmp_path.iterdir()) == []
@@ -302,3 +308,57 @@ def test_short_reason_keeps_the_gist_on_one_line():
     assert short_reason(yamnet) == "YAMNet needs its weights, which GEAR cannot download"
     long = short_reason("word " * 100, width=60)
     assert len(long) <= 60 and long.endswith("...") and "\n" not in long
+
+
+# -- any synthesizer: many parameters, scales, parameters without a ratio --
+
+
+def test_plot_isomap_grid_wraps_many_parameters_into_bands():
+    rng = np.random.default_rng(1)
+    names = [f"factor_{i}" for i in range(6)]
+    params = pd.DataFrame(rng.uniform(1, 2, (40, 6)), columns=names)
+    params.insert(0, "sound_id", np.arange(40))
+    fig = plot_isomap_grid(_coordinates(params, ["a", "b"]), params, names, max_columns=4)
+    labels = [ax.get_label() for ax in fig.axes]
+    assert [label for label in labels if label.startswith("isomap:a:")] == [f"isomap:a:{n}" for n in names]
+    assert sum(label.startswith("colorbar:") for label in labels) == 6
+    # Two bands: the fifth parameter's panels sit below the first band's.
+    by_label = {ax.get_label(): ax for ax in fig.axes}
+    assert by_label["isomap:b:factor_4"].get_position().y1 < by_label["isomap:b:factor_0"].get_position().y0
+    assert by_label["isomap:a:factor_4"].get_position().x0 == pytest.approx(
+        by_label["isomap:a:factor_0"].get_position().x0
+    )
+
+
+def test_colours_follow_a_perceptual_scale():
+    params = _grid_params(f1=(100.0, 1000.0, 4000.0))
+    mel = [Parameter("f1", unit="Hz", scale="mel"), Parameter("alpha"), Parameter("r")]
+    fig = plot_isomap_grid(_coordinates(params, ["a"]), params, mel)
+    norm = next(ax for ax in fig.axes if ax.get_label() == "isomap:a:f1").collections[0].norm
+    # 1000 Hz is halfway between 0 and 2000 mel, not at a linear or log position.
+    assert norm(1000.0) == pytest.approx((1000.0 - 150.49) / (2146.06 - 150.49), abs=1e-3)
+
+
+def test_plot_regression_ratios_shows_the_error_of_a_parameter_without_ratio():
+    rows = [("m1", "rate", np.nan, e) for e in (-0.2, 0.0, 0.1, 0.9)]
+    ratios = pd.DataFrame(rows, columns=["model", "parameter", "ratio", "error"])
+    rate = Parameter("rate", unit="octaves/s", min=-4.0, max=4.0)
+    fig = plot_regression_ratios(ratios, [rate])
+    fig.draw_without_rendering()
+    (ax,) = [ax for ax in fig.axes if ax.get_label().startswith("error:")]
+    assert ax.get_xscale() == "linear" and ax.get_xlim() == pytest.approx((-0.5, 0.5))
+    points = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    np.testing.assert_allclose(np.sort(points), [-0.2, 0.0, 0.1, 0.5])  # 0.9 clipped to the border
+    assert [t.get_text() for t in ax.child_axes[0].get_yticklabels()] == ["25% clipped"]
+
+
+def test_select_grid_sounds_nearest_for_quasi_random_designs():
+    rng = np.random.default_rng(2)
+    params = pd.DataFrame({"a": rng.uniform(0, 1, 500), "b": rng.uniform(0, 1, 500)})
+    exact = select_grid_sounds(params, ("a", "b"), 3, 3)
+    assert (exact[1:-1, 1:-1] == -1).all()  # continuous values: no exact pairs
+    nearest = select_grid_sounds(params, ("a", "b"), 3, 3, nearest=True)
+    assert (nearest >= 0).all()
+    # The centre cell holds a sound near the middle of both ranges.
+    centre = params.iloc[nearest[1, 1]]
+    assert abs(centre["a"] - np.median(params["a"])) < 0.1 and abs(centre["b"] - np.median(params["b"])) < 0.1

@@ -6,8 +6,8 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from gear.errors import DataError
+from gear.parameters import Parameter
 from gear.metrics import (
-    PARAMETERS,
     compute_metrics,
     dci,
     distinct_rows,
@@ -26,6 +26,11 @@ from gear.metrics import (
 )
 
 
+# The harmonic synthesizer's factors as its description declares them.
+PARAMETERS = [Parameter("f1", unit="Hz", scale="log"), Parameter("alpha"), Parameter("r")]
+NAMES = [p.name for p in PARAMETERS]
+
+
 @pytest.fixture(scope="module")
 def grid():
     """A 10 x 8 x 8 grid of (f1, alpha, r), like a small harmonic dataset (alpha and r include 0)."""
@@ -38,7 +43,7 @@ def grid():
     params = pd.DataFrame(
         {"sound_id": [f"{i:05d}" for i in range(f1.size)], "f1": f1, "alpha": alpha, "r": r}
     )
-    return params, parameter_matrix(params)
+    return params, parameter_matrix(params, PARAMETERS)
 
 
 def standardized(values):
@@ -62,14 +67,16 @@ def table(metrics):
 # Inputs.
 
 
-def test_parameter_matrix_uses_log_f1_and_rejects_bad_columns(grid):
+def test_parameter_matrix_uses_each_parameters_scale_and_rejects_bad_columns(grid):
     params, targets = grid
     np.testing.assert_allclose(targets[:, 0], np.log(params["f1"]))
     np.testing.assert_allclose(targets[:, 1:], params[["alpha", "r"]])
     with pytest.raises(DataError, match="no column 'r'"):
-        parameter_matrix(params.drop(columns="r"))
-    with pytest.raises(DataError, match="positive"):
-        parameter_matrix(params.assign(f1=0.0))
+        parameter_matrix(params.drop(columns="r"), PARAMETERS)
+    with pytest.raises(DataError, match="outside the domain of its log scale"):
+        parameter_matrix(params.assign(f1=0.0), PARAMETERS)
+    mel = parameter_matrix(params, [Parameter("f1", scale="mel")])
+    np.testing.assert_allclose(mel[:, 0], 2595 * np.log10(1 + params["f1"] / 700))
 
 
 def test_distinct_rows_keeps_first_occurrences_in_order():
@@ -263,8 +270,8 @@ def test_variance_explained(rng):
 def test_compute_metrics_on_the_parameters_themselves(grid):
     params, targets = grid
     identity = standardized(targets)
-    value = table(compute_metrics(identity, identity, params))
-    for name in PARAMETERS:
+    value = table(compute_metrics(identity, identity, params, parameters=PARAMETERS))
+    for name in NAMES:
         assert value[(name, "ridge_r2")] > 0.999 and value[(name, "knn_r2")] > 0.95
         assert value[(name, "isomap_spearman")] > 0.999 and value[(name, "invariant")] == 0
         assert value[(name, "variance_explained")] == pytest.approx(1 / 3, abs=0.01)
@@ -277,8 +284,8 @@ def test_compute_metrics_on_the_parameters_themselves(grid):
 def test_compute_metrics_on_a_random_embedding(grid, rng):
     params, _ = grid
     embedding = rng.standard_normal((len(params), 20)).astype(np.float32)
-    value = table(compute_metrics(embedding, embedding[:, :3], params))
-    for name in PARAMETERS:
+    value = table(compute_metrics(embedding, embedding[:, :3], params, parameters=PARAMETERS))
+    for name in NAMES:
         assert value[(name, "ridge_r2")] < 0.05 and value[(name, "knn_r2")] < 0.05
         assert value[(name, "variance_explained")] < 0.05 and value[(name, "invariant")] == 1
 
@@ -287,8 +294,8 @@ def test_compute_metrics_flags_invariance_and_is_deterministic(grid, rng):
     params, targets = grid
     only_f1 = np.c_[standardized(targets)[:, :1], 0.01 * rng.standard_normal((len(targets), 5))]
     coordinates = only_f1[:, :3]
-    first = compute_metrics(only_f1, coordinates, params, seed=3)
-    second = compute_metrics(only_f1, coordinates, params, seed=3)
+    first = compute_metrics(only_f1, coordinates, params, seed=3, parameters=PARAMETERS)
+    second = compute_metrics(only_f1, coordinates, params, seed=3, parameters=PARAMETERS)
     pd.testing.assert_frame_equal(first, second)
     assert list(first.columns) == ["parameter", "metric", "value"]
     value = table(first)
@@ -303,9 +310,9 @@ def test_compute_metrics_of_a_mixing_keeps_information_but_not_disentanglement(g
     params, targets = grid
     identity = standardized(targets)
     mixed = identity @ MIXING
-    plain = table(compute_metrics(identity, identity, params))
-    rotated = table(compute_metrics(mixed, mixed, params))
-    for name in PARAMETERS:
+    plain = table(compute_metrics(identity, identity, params, parameters=PARAMETERS))
+    rotated = table(compute_metrics(mixed, mixed, params, parameters=PARAMETERS))
+    for name in NAMES:
         assert rotated[(name, "ridge_r2")] > 0.999
     assert rotated[("all", "dci_disentanglement")] < plain[("all", "dci_disentanglement")] - 0.5
     assert rotated[("all", "mig")] < 0.05 and rotated[("all", "continuity")] > 0.999
@@ -315,11 +322,11 @@ def test_compute_metrics_on_fewer_points_than_dimensions(grid, rng):
     # A tiny dataset: 28 sounds, 4096-dimensional embeddings.
     params = grid[0].iloc[::23].reset_index(drop=True)
     embedding, coordinates = rng.standard_normal((len(params), 4096)), rng.standard_normal((len(params), 3))
-    metrics = compute_metrics(embedding, coordinates, params)
+    metrics = compute_metrics(embedding, coordinates, params, parameters=PARAMETERS)
     assert np.isfinite(metrics["value"]).all(), metrics[~np.isfinite(metrics["value"])]
     # Every 24th sound has the same r: its scores are undefined, the others are not.
     params = grid[0].iloc[::24].reset_index(drop=True)
-    metrics = compute_metrics(embedding[: len(params)], coordinates[: len(params)], params)
+    metrics = compute_metrics(embedding[: len(params)], coordinates[: len(params)], params, parameters=PARAMETERS)
     undefined = metrics[~np.isfinite(metrics["value"])]
     assert len(undefined) and undefined["parameter"].str.contains("r").all()
 
@@ -328,11 +335,11 @@ def test_compute_metrics_rejects_bad_input(grid):
     params, targets = grid
     embedding = standardized(targets)
     with pytest.raises(DataError, match="NaN"):
-        compute_metrics(np.full_like(embedding, np.nan), embedding, params)
+        compute_metrics(np.full_like(embedding, np.nan), embedding, params, parameters=PARAMETERS)
     with pytest.raises(DataError, match="for 640 sounds"):
-        compute_metrics(embedding[:-1], embedding, params)
+        compute_metrics(embedding[:-1], embedding, params, parameters=PARAMETERS)
     with pytest.raises(DataError, match="at least 10"):
-        compute_metrics(embedding[:5], embedding[:5], params.iloc[:5])
+        compute_metrics(embedding[:5], embedding[:5], params.iloc[:5], parameters=PARAMETERS)
     with pytest.raises(DataError, match="no column"):
         compute_metrics(embedding, embedding, params, parameters=("f1", "f2"))
 
@@ -352,9 +359,9 @@ def test_scorecard_pivots_models_by_parameters_with_ranks():
     scores = scorecard(metrics, "knn_r2", ("f1", "r"))
     assert scores.index.tolist() == ["b", "a", "c"] and scores.columns.tolist() == ["f1", "r"]
     assert scores.loc["a", "r"] == 0.6
-    ranked = scorecard(metrics, parameters=("f1", "r"), ranks=True)
+    ranked = scorecard(metrics, "knn_r2", ("f1", "r"), ranks=True)
     assert ranked.columns.tolist() == ["f1", "r", "f1_rank", "r_rank"]
     assert ranked["f1_rank"].tolist() == [1, 3, 1]  # ties share the best rank
     assert ranked.loc["a", "r_rank"] == 1 and pd.isna(ranked.loc["c", "r_rank"])
     with pytest.raises(DataError, match="one dataset"):
-        scorecard(pd.concat([metrics, metrics]), "knn_r2")
+        scorecard(pd.concat([metrics, metrics]), "knn_r2", ("f1", "r"))

@@ -73,3 +73,19 @@ def test_rejects_mismatched_lengths_and_bad_k(rng):
         knn_regression(rng.standard_normal((6, 2)), params, ("f1",), 2)
     with pytest.raises(DataError, match="n_neighbors=5"):
         knn_estimates(rng.standard_normal((5, 2)), np.ones((5, 1)), 5, include_self=False)
+
+
+def test_parameter_without_ratio_scale_reports_the_error_only():
+    from gear.parameters import Parameter
+
+    # A chirp rate can be negative: estimate / true means nothing there.
+    rate = np.array([-2.0, -1.0, 1.0, 2.0])
+    params = params_table(rate=rate)
+    parameter = Parameter("rate", unit="octaves/s", min=-4.0, max=4.0)
+    assert parameter.ratio_scale is False
+    table = knn_regression(np.arange(4.0)[:, None], params, [parameter], 2, include_self=False)
+    assert table["rate_ratio"].isna().all()
+    np.testing.assert_allclose(table["rate_error"].iloc[0], ((-1.0 + 1.0) / 2 - -2.0) / 4)
+    row = summarize(table, [parameter]).iloc[0]
+    assert not row["ratio_scale"] and row["n_undefined"] == 4 and np.isnan(row["median_abs_log_ratio"])
+    assert row["median_abs_error"] > 0

@@ -7,7 +7,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from gear import hear
-from gear.datasets import harmonic
+from gear.datasets import make_dataset
 from gear.manifold import isomap
 from gear.regression import knn_regression, summarize
 
@@ -15,7 +15,8 @@ from gear.regression import knn_regression, summarize
 @pytest.fixture(scope="module")
 def dataset():
     grid = {"min": 0.0, "max": 1.0, "num": 6}
-    return harmonic({"min": 110, "max": 880, "num": 5, "scale": "log"}, {**grid, "max": 2.0}, grid, duration=0.25)
+    parameters = {"f1": {"min": 110, "max": 880, "num": 5, "scale": "log"}, "alpha": {**grid, "max": 2.0}, "r": grid}
+    return make_dataset({"synthesizer": "harmonic", "parameters": parameters, "duration": 0.25})
 
 
 def pipeline_with_threads(dataset, threads):
@@ -29,10 +30,10 @@ def pipeline_with_threads(dataset, threads):
             audio = hear.resample_audio(dataset.audio, dataset.sample_rate, model.sample_rate)
             embeddings = hear.embed_scenes(module, model, audio, batch_size=32, progress=False)
             coordinates = isomap(embeddings, n_neighbors=10).coordinates
-            table = knn_regression(embeddings, dataset.params, n_neighbors=8)
+            table = knn_regression(embeddings, dataset.params, dataset.description.parameters, n_neighbors=8)
     finally:
         torch.set_num_threads(previous)
-    return embeddings, coordinates, table, summarize(table)
+    return embeddings, coordinates, table, summarize(table, dataset.description.parameters)
 
 
 def test_results_do_not_depend_on_thread_count(dataset):

@@ -31,7 +31,7 @@ def cloud(rng):
 
 def test_html_is_self_contained_with_hover_and_colour_buttons(cloud):
     coordinates, params = cloud
-    html = isomap_view(coordinates, params, title="base on harmonic")
+    html = isomap_view(coordinates, params, ["f1", "alpha", "r"], title="base on harmonic")
     assert html.lstrip().lower().startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert "<script src=" not in html and "Plotly.newPlot" in html  # plotly.js embedded, no fetch
     for name in ("f1", "alpha", "r"):
@@ -42,7 +42,7 @@ def test_html_is_self_contained_with_hover_and_colour_buttons(cloud):
 def test_rejects_mismatched_coordinates(cloud):
     coordinates, params = cloud
     with pytest.raises(DataError, match=r"expected coordinates of shape \(300, 3\)"):
-        isomap_view(coordinates[:10], params)
+        isomap_view(coordinates[:10], params, ["f1", "alpha", "r"])
 
 
 def headless(*args, tmp_path):
@@ -72,7 +72,7 @@ def test_renders_in_headless_chromium(cloud, tmp_path):
         skip_or_fail("chromium is not installed (apt-get install chromium)")
     coordinates, params = cloud
     page = tmp_path / "view.html"
-    page.write_text(isomap_view(coordinates, params, title="render check", point_size=6))
+    page.write_text(isomap_view(coordinates, params, ["f1", "alpha", "r"], title="render check", point_size=6))
     dom = headless("--dump-dom", page.as_uri(), tmp_path=tmp_path).stdout.decode()
     # plotly built its WebGL scene and the colour buttons.
     assert '<div class="gl-container">' in dom and "<canvas" in dom

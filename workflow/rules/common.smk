@@ -5,6 +5,7 @@ import json
 import os
 
 from gear.config import sorted_keys, validate_config
+from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
 
 try:
@@ -26,6 +27,10 @@ config.update(_canonical)
 os.environ.setdefault("GEAR_ROOT", workflow.basedir)
 
 DATASETS = list(config["datasets"])
+RESAMPLES = {
+    dataset_id: load_synthesizer(spec["synthesizer"]).resample_to_model_rate
+    for dataset_id, spec in config["datasets"].items()
+}
 MODELS = list(config["models"])
 EXTRA_FORMATS = config["figures"]["extra_formats"]
 LABELS = {
@@ -59,8 +64,8 @@ def dataset_spec(wildcards):
 
 
 def resamples(wildcards):
-    """gear2023 sounds go to every model unresampled (as published)."""
-    return config["datasets"][wildcards.dataset]["kind"] != "gear2023"
+    """Whether sounds are resampled to each model's rate (not gear2023's, as published)."""
+    return RESAMPLES[wildcards.dataset]
 
 
 def extra_figures(name):

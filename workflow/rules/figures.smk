@@ -1,6 +1,7 @@
 rule figure_sounds:
     input:
         params=rules.synthesize.output.params,
+        parameters=rules.synthesize.output.parameters,
         audio=rules.synthesize.output.audio,
     output:
         png=report(
@@ -17,7 +18,6 @@ rule figure_sounds:
     resources:
         mem_mb=2000,
     params:
-        physical_units=resamples,
         grid_rows=config["figures"]["grid_rows"],
         grid_cols=config["figures"]["grid_cols"],
     script:
@@ -34,6 +34,7 @@ rule figure_isomap:
         ),
         unpack(model_statuses),
         params=rules.synthesize.output.params,
+        parameters=rules.synthesize.output.parameters,
     output:
         png=report(
             "results/figures/{dataset}/figure3_isomap.png",
@@ -60,6 +61,7 @@ rule figure_regression:
     input:
         unpack(per_available_model("results/regression/{dataset}/{model}.csv")),
         unpack(model_statuses),
+        parameters=rules.synthesize.output.parameters,
     output:
         png=report(
             "results/figures/{dataset}/figure4_regression.png",

@@ -3,6 +3,7 @@ rule metrics:
         embeddings=rules.embed.output.embeddings,
         coordinates=rules.isomap.output.coordinates,
         params=rules.synthesize.output.params,
+        parameters=rules.synthesize.output.parameters,
     output:
         table="results/metrics/{dataset}/{model}.csv",
     log:
@@ -20,6 +21,7 @@ rule metrics_table:
     input:
         unpack(per_available_model("results/metrics/{dataset}/{model}.csv")),
         unpack(model_statuses),
+        parameters=rules.synthesize.output.parameters,
     output:
         table=report(
             "results/metrics/{dataset}.csv",

@@ -2,6 +2,7 @@ rule regress:
     input:
         embeddings=rules.embed.output.embeddings,
         params=rules.synthesize.output.params,
+        parameters=rules.synthesize.output.parameters,
     output:
         table="results/regression/{dataset}/{model}.csv",
     log:
@@ -20,6 +21,7 @@ rule regression_summary:
     input:
         unpack(per_available_model("results/regression/{dataset}/{model}.csv")),
         unpack(model_statuses),
+        parameters=rules.synthesize.output.parameters,
     output:
         summary=report(
             "results/regression/{dataset}/summary.csv",

@@ -1,6 +1,7 @@
 rule synthesize:
     output:
         params="results/datasets/{dataset}/params.csv",
+        parameters="results/datasets/{dataset}/parameters.json",
         audio=directory("results/datasets/{dataset}/audio"),
     log:
         "logs/synthesize/{dataset}.log",

@@ -2,6 +2,7 @@ rule view:
     input:
         coordinates=rules.isomap.output.coordinates,
         params=rules.synthesize.output.params,
+        parameters=rules.synthesize.output.parameters,
     output:
         html=report(
             "results/views/{dataset}/{model}.html",
