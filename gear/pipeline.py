@@ -23,6 +23,7 @@ from gear.parameters import read_description, write_description
 from gear.regression import knn_regression, summarize
 
 __all__ = [
+    "record_provenance",
     "check_model",
     "read_availability",
     "collect_embedding_costs",
@@ -47,6 +48,30 @@ def save_json(path, data):
     """Write a JSON file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def record_provenance(record_path, config, description_paths, root=None):
+    """Write ``provenance.json``: the config, each dataset's parameters, versions, commit.
+
+    Parameters
+    ----------
+    record_path : str or Path
+    config : dict
+        The validated configuration.
+    description_paths : dict
+        Dataset id -> its ``parameters.json``; recorded under ``datasets``
+        (synthesizer, design, and every parameter's name, unit, range and
+        scale).
+    root : str or Path or None
+        The workflow's directory, for its git commit.
+    """
+    from gear.provenance import provenance
+
+    record = provenance(config, root)
+    record["datasets"] = {
+        dataset: read_description(path).to_dict() for dataset, path in description_paths.items()
+    }
+    save_json(record_path, record)
 
 
 def check_model(status_path, *, model_id, module_name, weights=None, strict=False):

@@ -76,6 +76,6 @@ def isomap_view(coordinates, params, parameters, title="", point_size=3):
             {"type": "buttons", "buttons": buttons, "direction": "right", "x": 0, "y": 1.0, "xanchor": "left"}
         ],
         scene={"aspectmode": "data", "xaxis_title": "Isomap 1", "yaxis_title": "Isomap 2", "zaxis_title": "Isomap 3"},
-        margin={"l": 0, "r": 0, "b": 0, "t": 90},
+        margin=dict(l=0, r=0, b=0, t=90),
     )
     return figure.to_html(include_plotlyjs=True, full_html=True, div_id="gear-isomap-view")

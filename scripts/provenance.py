@@ -1,8 +1,12 @@
-"""Snakemake glue: record the config and package versions (see gear.provenance)."""
+"""Snakemake glue: record the config, datasets and package versions (see gear.pipeline)."""
 
 from gear.logs import log_to_file
-from gear.pipeline import save_json
-from gear.provenance import provenance
+from gear.pipeline import record_provenance
 
 log_to_file(snakemake.log[0])
-save_json(snakemake.output.record, provenance(snakemake.params.config, snakemake.scriptdir + "/.."))
+record_provenance(
+    snakemake.output.record,
+    snakemake.params.config,
+    dict(snakemake.input.items()),
+    root=snakemake.scriptdir + "/..",
+)

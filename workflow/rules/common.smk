@@ -68,6 +68,13 @@ def resamples(wildcards):
     return RESAMPLES[wildcards.dataset]
 
 
+def dataset_descriptions(wildcards):
+    """Every dataset's parameters.json, keyed by dataset id."""
+    return {
+        dataset: f"results/datasets/{dataset}/parameters.json" for dataset in DATASETS
+    }
+
+
 def extra_figures(name):
     """A figure's files in the extra formats, under results/figures/{dataset}/."""
     return expand(f"results/figures/{{{{dataset}}}}/{name}.{{ext}}", ext=EXTRA_FORMATS)

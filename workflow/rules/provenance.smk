@@ -1,4 +1,6 @@
 rule provenance:
+    input:
+        unpack(dataset_descriptions),
     output:
         record="results/provenance.json",
     log:
