@@ -202,6 +202,12 @@ def broken_spec(num=3, low=0.1):
             "config: datasets.d.parameters.pitch.max: 4000 Hz is not below Nyquist (4000.0 Hz)",
         ),
         (
+            {"synthesizer": "harmonic", "parameters": {name: {"min": low, "max": 2 * low, "num": 101}
+                                                        for name, low in (("f1", 100.0), ("alpha", 0.2), ("r", 0.2))}},
+            "config: datasets.d: a grid of 101 x 101 x 101 = 1,030,301 sounds is more than 1,000,000; "
+            "use design: sobol or lhs with n_sounds for many factors",
+        ),
+        (
             four_factor_spec(design="sobol"),
             "config: datasets.d.parameters.pitch.num: used by the grid design only (design is sobol)",
         ),
