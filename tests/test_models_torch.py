@@ -113,7 +113,9 @@ def _import_or_fail(module_name):
     try:
         return importlib.import_module(module_name)
     except ImportError as error:
-        skip_or_fail(f"{module_name} cannot be imported ({error}): pip install --no-deps -r requirements-nodeps.txt")
+        skip_or_fail(
+            f"{module_name} cannot be imported ({error}): pip install --no-deps -r requirements-nodeps.txt"
+        )
 
 
 def _model(name):
