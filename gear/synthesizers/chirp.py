@@ -33,10 +33,9 @@ raised-cosine ramp (10 ms by default), so that a window cut off by the
 sound's duration does not click; samples whose instantaneous frequency is
 at or above the Nyquist frequency are set to zero instead of aliasing.
 
-Reference: C. Vahidi, C. Wang, H. Han, V. Lostanlen et al., "Kymatio:
-deep learning meets wavelet theory for music signal processing", tutorial
-at ISMIR 2023, https://github.com/kymatio/ismir23-tutorial, chapter "GEAR",
-section "AM/FM chirp dataset generation" (code: ``generate_am_chirp`` in
+Reference: "Kymatio: deep learning meets wavelet theory for music signal
+processing", tutorial at ISMIR 2023, https://github.com/kymatio/ismir23-tutorial,
+chapter "GEAR", section "AM/FM chirp dataset generation" (code: ``generate_am_chirp`` in
 https://github.com/cyrusvahidi/ismir23-kymatio-tools, ``s1dt/synth.py``);
 after J. Muradeli, C. Vahidi, C. Wang, H. Han, V. Lostanlen, M. Lagrange,
 G. Fazekas, "Differentiable time-frequency scattering on GPU", DAFx 2022.
@@ -82,8 +81,8 @@ OPTIONS = {"bandwidth": 2.0, "peak": 0.9, "fade": 0.01}
 
 FIGURE_GRID = ("am_rate", "chirp_rate")
 
-# Sounds per block: bounds the float64 work arrays to ~ _BLOCK * n_samples * 8 bytes each.
-_BLOCK = 256
+# Samples per block of sounds: bounds each float64 work array to 32 MB, whatever the duration.
+_BUFFER_ELEMENTS = 2**22
 
 
 def synthesize(params, sample_rate, duration, bandwidth=2.0, peak=0.9, fade=0.01):
@@ -122,8 +121,9 @@ def synthesize(params, sample_rate, duration, bandwidth=2.0, peak=0.9, fade=0.01
     t = (np.arange(n_samples) - n_samples / 2) / sample_rate
     ramps = _fades(n_samples, fade * sample_rate)
     audio = np.empty((carrier.size, n_samples), dtype=np.float32)
-    for start in range(0, carrier.size, _BLOCK):
-        rows = slice(start, start + _BLOCK)
+    block = max(1, _BUFFER_ELEMENTS // max(n_samples, 1))
+    for start in range(0, carrier.size, block):
+        rows = slice(start, start + block)
         fc, fm, rate = carrier[rows, np.newaxis], am_rate[rows, np.newaxis], gamma[rows, np.newaxis]
         x = (np.log(2) * rate) * t  # gamma t ln 2
         growth = np.expm1(x)  # 2**(gamma t) - 1

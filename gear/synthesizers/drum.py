@@ -118,8 +118,10 @@ OPTIONS = {"modes": 10, "x1": 0.4, "x2": 0.4, "peak": 0.9}
 
 FIGURE_GRID = ("tau", "alpha")
 
-# Sounds per block: bounds the work arrays to ~ _BLOCK * 4 * modes**2 * sqrt(n_samples) * 8 bytes each.
+# At most 64 sounds per block, and at most 2**22 output samples (32 MB of float64): the
+# work arrays then hold ~ 64 * 4 * modes**2 * sqrt(n_samples) * 8 bytes each.
 _BLOCK = 64
+_BUFFER_ELEMENTS = 2**22
 
 
 def modal_parameters(params, modes=10, x1=0.4, x2=0.4):
@@ -205,8 +207,9 @@ def synthesize(params, sample_rate, duration, modes=10, x1=0.4, x2=0.4, peak=0.9
     audio = np.empty((n_sounds, n_samples), dtype=np.float32)
     # Small products: BLAS threads only contend (and are much slower on a loaded machine).
     with threadpool_limits(limits=1, user_api="blas"):
-        for first in range(0, n_sounds, _BLOCK):
-            rows = slice(first, first + _BLOCK)
+        sounds = max(1, min(_BLOCK, _BUFFER_ELEMENTS // max(n_samples, 1)))
+        for first in range(0, n_sounds, sounds):
+            rows = slice(first, first + sounds)
             step = np.exp((-decay[rows] + 2j * np.pi * frequency[rows]) / sample_rate)  # z: (S, M)
             # z**k, k = 0 .. B - 1, and a z**(j B), j = 0 .. J - 1, by running products
             # (relative error ~ 1e-13 after 10**3 factors of modulus <= 1).

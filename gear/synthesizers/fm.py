@@ -75,8 +75,8 @@ OPTIONS = {"peak": 0.9, "fade": 0.01}
 
 FIGURE_GRID = ("ratio", "index")
 
-# Sounds per block: bounds the float64 work arrays to ~ _BLOCK * n_samples * 8 bytes each.
-_BLOCK = 256
+# Samples per block of sounds: bounds each float64 work array to 32 MB, whatever the duration.
+_BUFFER_ELEMENTS = 2**22
 
 
 def synthesize(params, sample_rate, duration, peak=0.9, fade=0.01):
@@ -113,21 +113,23 @@ def synthesize(params, sample_rate, duration, peak=0.9, fade=0.01):
     t = n / sample_rate
     window = _fade_out(n_samples, fade * sample_rate)
     audio = np.empty((carrier.size, n_samples), dtype=np.float32)
-    for start in range(0, carrier.size, _BLOCK):
-        rows = slice(start, start + _BLOCK)
+    block = max(1, _BUFFER_ELEMENTS // max(n_samples, 1))
+    for start in range(0, carrier.size, block):
+        rows = slice(start, start + block)
         omega_c = 2 * np.pi * carrier[rows, np.newaxis] / sample_rate  # radians per sample
         omega_m = omega_c * ratio[rows, np.newaxis]
-        # float64 phases stay exact to ~1e-9 rad over 10**6 samples; in place to save temporaries.
-        phase = np.multiply(omega_m, n)
-        np.sin(phase, out=phase)
-        phase *= index[rows, np.newaxis]
-        phase += omega_c * n
-        np.sin(phase, out=phase)
+        # One buffer holds the modulator, then the carrier's phase, then the sound (float64
+        # phases stay exact to ~1e-9 rad over 10**6 samples).
+        buffer = np.multiply(omega_m, n)
+        np.sin(buffer, out=buffer)
+        buffer *= index[rows, np.newaxis]
+        buffer += omega_c * n
+        np.sin(buffer, out=buffer)
         envelope = np.multiply(-1 / decay[rows, np.newaxis], t)
         np.exp(envelope, out=envelope)
         envelope *= peak * window
-        phase *= envelope
-        audio[rows] = phase
+        buffer *= envelope
+        audio[rows] = buffer
     return audio
 
 
