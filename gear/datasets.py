@@ -244,7 +244,10 @@ def _resolve_ranges(where, synthesizer, given, design, sample_rate):
     ranges = []
     for declared in synthesizer.parameters:
         key = f"{where}.parameters.{declared.name}"
-        spec = given.get(declared.name, declared.default)
+        spec = given.get(declared.name)
+        if spec is None and declared.default is not None:
+            # A default range serves every design; its number of values, grids only.
+            spec = {k: v for k, v in declared.default.items() if design == "grid" or k != "num"}
         if spec is None:
             raise ConfigError(
                 f"{where}.parameters: synthesizer {synthesizer.name!r} needs a range for {declared.name!r} "

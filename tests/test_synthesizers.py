@@ -271,3 +271,12 @@ def test_builtins_load_and_declare_units():
     harmonic = load_synthesizer("harmonic")
     assert harmonic.names == ["f1", "alpha", "r"] and harmonic.parameter("f1").unit == "Hz"
     assert load_synthesizer("gear2023").resample_to_model_rate is False
+
+
+@pytest.mark.parametrize("design", ["grid", "sobol"])
+def test_default_ranges_serve_every_design(design):
+    settings = {"n_sounds": 16} if design == "sobol" else {}
+    resolved = resolve_dataset({"synthesizer": "harmonic", "design": design, **settings})
+    f1 = resolved.ranges[0]
+    assert (f1.min, f1.max, f1.scale) == (65.41, 1046.5, "log")
+    assert resolved.n_sounds == (10 * 16 * 16 if design == "grid" else 16)
