@@ -392,3 +392,16 @@ def test_median_abs_log_ratio_matches_the_regression_summary_and_covers(rng):
         covered += low <= truth <= high
     assert 85 <= covered <= 99
     assert np.isnan(median_abs_log_ratio_ci(np.full(5, np.nan))).all()
+
+
+def test_intervals_of_undefined_statistics_are_empty_not_made_up():
+    # Defined on fewer than half the resamples: NaN, without warnings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        low, high = bootstrap_ci(lambda indices: np.full(len(indices), np.nan), 20, vectorized=True)
+        assert np.isnan(low) and np.isnan(high)
+        # A constant target gives a NaN R^2 and NaN bounds; the other target is kept.
+        truth = np.c_[np.arange(20.0), np.ones(20)]
+        r2, low, high = r2_ci(truth, truth + 0.1)
+    assert np.isnan(r2[1]) and np.isnan(low[1]) and np.isnan(high[1])
+    assert low[0] <= r2[0] <= high[0] < 1
