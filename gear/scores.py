@@ -28,6 +28,26 @@ Memory stays linear in the number of sounds: sweeps are processed in
 chunks of rows, bootstrap resamples in chunks of at most ``2**20`` indices,
 and the MLP sees a seeded subsample of at most :data:`MAX_MLP_POINTS`
 sounds. Everything is seeded: two runs give identical numbers.
+
+Wiring, per (dataset, model), with ``values = parameter_matrix(params,
+parameters)`` and the same ``seed`` for every model (so that all models are
+scored on the same sounds, subsamples and sweeps, which a paired
+comparison needs)::
+
+    for j, name in enumerate(parameters):
+        sweeps = sweeps_from_grid(values, j)  # [] in a random design: no score
+        if sweeps:
+            s = sweep_scores(embedding, sweeps, distance)
+            low, high = bootstrap_ci(
+                lambda i: s["monotonicity"][i].mean(axis=-1), s["n_sweeps"], seed=seed, vectorized=True
+            )
+    groups = duplicate_groups(embedding)
+    r2, rows, predictions = mlp_r2(embedding, values, groups, seed=seed, return_predictions=True)
+    r2, low, high = r2_ci(values[rows], predictions, seed=seed)  # per parameter
+
+Ties with the best model of a factor: keep each model's per-item
+predictions (or per-sweep monotonicity) and call :func:`paired_bootstrap_p`
+with one statistic per model on the shared items.
 """
 
 import hashlib
