@@ -594,6 +594,10 @@ def mlp_r2(
         )
     if not (np.isfinite(embedding).all() and np.isfinite(targets).all()):
         raise DataError("scores: the embedding or the targets contain NaN or infinite values")
+    if max_epochs < 1 or hidden_units < 1:
+        raise ConfigError(
+            f"scores: max_epochs and hidden_units must be positive, got {max_epochs}, {hidden_units}"
+        )
     groups = np.arange(len(targets)) if groups is None else np.asarray(groups)
     if groups.shape != (len(targets),):
         raise DataError(f"scores: groups of shape {groups.shape} for {len(targets)} points")
@@ -936,8 +940,9 @@ def median_abs_log_ratio_ci(ratio, *, n_resamples=N_RESAMPLES, seed=0, level=0.9
 
     Notes
     -----
-    Linear memory (chunks of at most ``2**20`` resampled values); about 3 s
-    for 1,000 resamples of 100,000 sounds.
+    Linear memory (chunks of at most ``2**20`` resampled values); 4 to 5 s
+    for 1,000 resamples of 100,000 sounds (0.1 s for 2,500), measured on a
+    2-core machine at load average 5 to 10.
     """
     ratio = np.asarray(ratio, dtype=np.float64).ravel()
     defined = np.isfinite(ratio) & (ratio > 0)
