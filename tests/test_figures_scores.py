@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgb
 
 from gear.errors import ConfigError, DataError
-from gear.figures import plot_scorecard, plot_scorecards, save_figure
+from gear.figures import NO_SWEEPS, plot_scorecard, plot_scorecards, plot_sweep_profiles, save_figure
 from gear.parameters import Parameter
 
 
@@ -155,3 +156,98 @@ def test_scorecards_reject_bad_panels():
         )
     with pytest.raises(ConfigError, match="arrangement"):
         plot_scorecards([_panel("K-NN", 0.0)], arrangement="grid")
+
+
+# -- plot_sweep_profiles ---------------------------------------------------------
+
+SWEEP_PARAMETERS = [
+    Parameter("f1", unit="Hz", scale="log", label="$f_1$"),
+    Parameter("alpha", label=r"$\alpha$"),
+    Parameter("decay", unit="s", label="decay time"),
+]
+
+
+def _profiles():
+    """m1 grows linearly along f1 (5 steps) and alpha (3 steps); m2 folds f1 back; no sweep of decay."""
+    rows = []
+    for step, (linear, folded) in enumerate(zip([0, 0.25, 0.5, 0.75, 1.0], [0, 0.7, 1.0, 0.6, 0.1])):
+        rows.append(("m1", "f1", step, linear, linear - 0.05, linear + 0.05, 12))
+        rows.append(("m2", "f1", step, folded, folded - 0.1, folded + 0.2, 12))
+    for step, value in enumerate([0.0, 0.4, 1.0]):
+        rows.append(("m1", "alpha", step, value, value, value, 8))
+        rows.append(("m2", "alpha", step, value / 2, 0.0, value, 9))
+    table = pd.DataFrame(rows, columns=["model", "parameter", "step", "median", "q1", "q3", "n_sweeps"])
+    return table.sample(frac=1.0, random_state=0)  # any row order
+
+
+def test_sweep_profiles_one_panel_per_parameter_with_median_band_and_diagonal(tmp_path):
+    fig = plot_sweep_profiles(_profiles(), SWEEP_PARAMETERS, labels={"m1": "m1", "m2": "model two"})
+    axes = {ax.get_label(): ax for ax in fig.axes if ax.get_label().startswith("sweeps:")}
+    assert list(axes) == ["sweeps:f1", "sweeps:alpha", "sweeps:decay"]
+    f1 = axes["sweeps:f1"]
+    assert f1.get_title().splitlines() == ["$f_1$ (Hz)", "12 sweeps of 5 steps"]
+    assert f1.get_xlabel() == "sweep step ($f_1$ increasing)"
+    assert f1.get_ylabel() == "distance from start (normalised)"
+    lines = {line.get_gid(): line for line in f1.lines}
+    # Medians in step order, whatever the row order of the table.
+    np.testing.assert_allclose(lines["sweep:m1:f1"].get_xdata(), np.arange(5))
+    np.testing.assert_allclose(lines["sweep:m2:f1"].get_ydata(), [0, 0.7, 1.0, 0.6, 0.1])
+    assert lines["sweep:m2:f1"].get_label() == "model two" and lines["sweep:m1:f1"].get_label() == "m1"
+    # The diagonal runs from (0, 0) to (n - 1, 1): m1 follows it exactly.
+    np.testing.assert_allclose(np.column_stack(lines["linear"].get_data()), [[0, 0], [4, 1]])
+    np.testing.assert_allclose(lines["sweep:m1:f1"].get_ydata(), np.arange(5) / 4)
+    np.testing.assert_allclose(np.column_stack(axes["sweeps:alpha"].lines[0].get_data()), [[0, 0], [2, 1]])
+    # Interquartile bands span q1 to q3 of each model.
+    bands = {band.get_gid(): band for band in f1.collections}
+    band = bands["iqr:m2:f1"].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(-0.1) and band.max() == pytest.approx(1.2)
+    # The same colour for a model in every panel, different between models.
+    by_panel = {p: {l.get_gid(): l.get_color() for l in axes[f"sweeps:{p}"].lines} for p in ("f1", "alpha")}
+    assert by_panel["f1"]["sweep:m1:f1"] == by_panel["alpha"]["sweep:m1:alpha"]
+    assert by_panel["f1"]["sweep:m1:f1"] != by_panel["f1"]["sweep:m2:f1"]
+    assert np.allclose(bands["iqr:m2:f1"].get_facecolor()[0][:3], to_rgb(by_panel["f1"]["sweep:m2:f1"]))
+    # Different sweep counts are given as a range.
+    assert axes["sweeps:alpha"].get_title().splitlines()[1] == "8-9 sweeps of 3 steps"
+    # A parameter without sweeps says so and draws nothing.
+    decay = axes["sweeps:decay"]
+    assert [t.get_text() for t in decay.texts] == [NO_SWEEPS] and not decay.lines
+    assert NO_SWEEPS == "no one-parameter sweeps in this design"
+    (legend,) = fig.legends
+    # Models in the order of the labels, then the diagonal and the band explained.
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "m1",
+        "model two",
+        "interquartile range over sweeps",
+        "linear, monotonic",
+    ]
+    # Without labels: ids, in order of first appearance.
+    fig = plot_sweep_profiles(_profiles(), SWEEP_PARAMETERS[:1])
+    first = list(pd.unique(_profiles()["model"]))
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == first
+    save_figure(fig, tmp_path / "sweeps.png")
+
+
+def test_sweep_profiles_wrap_into_rows_of_four():
+    names = [f"p{i}" for i in range(6)]
+    table = pd.DataFrame(
+        [("m", name, step, step / 2, step / 2, step / 2, 3) for name in names for step in range(3)],
+        columns=["model", "parameter", "step", "median", "q1", "q3", "n_sweeps"],
+    )
+    fig = plot_sweep_profiles(table, names)
+    axes = {ax.get_label(): ax for ax in fig.axes if ax.get_label().startswith("sweeps:")}
+    assert list(axes) == [f"sweeps:{name}" for name in names]
+    row = [axes[f"sweeps:{name}"].get_position().y0 for name in names]
+    assert row[0] == pytest.approx(row[3]) and row[4] == pytest.approx(row[5]) and row[4] < row[3] - 0.1
+    # Panels of a row side by side, in order.
+    x = [axes[f"sweeps:p{i}"].get_position().x0 for i in range(4)]
+    assert x == sorted(x) and axes["sweeps:p4"].get_position().x0 == pytest.approx(x[0])
+
+
+def test_sweep_profiles_reject_bad_tables():
+    with pytest.raises(DataError, match=r"lacks column\(s\) \['n_sweeps'\]"):
+        plot_sweep_profiles(_profiles().drop(columns="n_sweeps"), SWEEP_PARAMETERS)
+    table = _profiles()
+    with pytest.raises(DataError, match="more than once"):
+        plot_sweep_profiles(pd.concat([table, table.iloc[:1]]), SWEEP_PARAMETERS)
+    with pytest.raises(ConfigError, match="parameters is empty"):
+        plot_sweep_profiles(table, [])
