@@ -41,10 +41,10 @@ from gear.scales import from_scale, to_scale
 
 __all__ = [
     "ERROR_LIMITS",
+    "INTERVAL_LEVEL",
     "ISOMAP_CMAP",
     "MAX_ISOMAP_COLUMNS",
     "NO_SWEEPS",
-    "SCORECARD_LEVEL",
     "clipped_fractions",
     "cube_limits",
     "grid_values",
@@ -64,6 +64,9 @@ __all__ = [
 
 #: Diverging red-white-blue colour map of Figure 3.
 ISOMAP_CMAP = "coolwarm"
+
+#: Confidence level of the intervals and tie tests shown, for legends and footnotes.
+INTERVAL_LEVEL = 0.95
 
 _SAVE_DPI = 150
 _SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
@@ -752,6 +755,8 @@ def plot_regression_ratios(
     parameters: Sequence[Parameter | str],
     ylim: tuple[float, float] = (1 / 3, 3),
     unavailable: Mapping[str, str] | None = None,
+    intervals: pd.DataFrame | None = None,
+    level: float = INTERVAL_LEVEL,
 ) -> Figure:
     """Distributions of the K-NN regression ratio per model (Fig. 4).
 
@@ -764,7 +769,9 @@ def plot_regression_ratios(
     a jittered strip under a box plot (statistics of the ratio computed
     in log space). Values outside the axis are drawn on the border, and
     the right-hand axis of every panel reports per model the share
-    clipped and the count of undefined values.
+    clipped and the count of undefined values. With ``intervals``, each
+    model's row also shows, above its box, the median as a black diamond
+    with a horizontal bar over its bootstrap interval.
 
     Parameters
     ----------
@@ -781,17 +788,27 @@ def plot_regression_ratios(
     unavailable : dict {str: str} or None
         Model id -> reason; listed after the others and marked
         "unavailable" in every panel.
+    intervals : pandas.DataFrame or None
+        Columns ``model``, ``parameter``, ``median``, ``low``, ``high``, at
+        most one row per (model, parameter): the median of the ratio (of
+        the normalized error for a parameter without ratio scale) and the
+        ends of its bootstrap interval (NaN: the marker alone). Values
+        outside the axis are drawn on its border.
+    level : float
+        Confidence level of the intervals, for the legend.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
         The ratio axes are labelled ``"ratio:<parameter>"``, the error
-        axes ``"error:<parameter>"``.
+        axes ``"error:<parameter>"``; each median's errorbar container is
+        labelled ``"median:<model>:<parameter>"``.
 
     Raises
     ------
     DataError
-        If a column of ``ratios`` is missing.
+        If a column of ``ratios`` or ``intervals`` is missing, or
+        ``intervals`` repeats a (model, parameter).
     ConfigError
         If ``ylim`` is not ``0 < low < 1 < high`` or ``parameters`` is empty.
     """
@@ -802,6 +819,7 @@ def plot_regression_ratios(
     if not parameters:
         raise ConfigError("parameters is empty: nothing to plot")
     unavailable = dict(unavailable or {})
+    medians = _median_intervals(intervals)
 
     models = [m for m in pd.unique(ratios["model"]) if m not in unavailable]
     models += list(unavailable)
@@ -809,8 +827,10 @@ def plot_regression_ratios(
     positions = np.arange(len(models))
     rng = np.random.default_rng(0)  # fixed jitter: reproducible figures
 
+    # With intervals, each row holds the median's bar above a narrower box.
+    row_height, box_width, spread = (0.55, 0.42, 0.2) if medians is not None else (0.42, 0.55, 0.28)
     fig = Figure(
-        figsize=(4.0 * len(parameters) + 1.5, 0.42 * n_models + 1.3),
+        figsize=(4.0 * len(parameters) + 1.5, row_height * n_models + (1.6 if medians is not None else 1.3)),
         layout="constrained",
     )
     axes = fig.subplots(1, len(parameters), sharey=True, squeeze=False)[0]
@@ -860,7 +880,7 @@ def plot_regression_ratios(
                 continue
             # Clipping keeps every order statistic inside the view exact.
             shown = np.clip(values, *limits)
-            jitter = rng.uniform(-0.28, 0.28, size=len(shown))
+            jitter = rng.uniform(-spread, spread, size=len(shown))
             ax.scatter(
                 shown,
                 y + jitter,
@@ -882,7 +902,7 @@ def plot_regression_ratios(
             ax.bxp(
                 stats,
                 positions=[y],
-                widths=0.55,
+                widths=box_width,
                 orientation="horizontal",
                 showfliers=False,
                 manage_ticks=False,
@@ -893,6 +913,10 @@ def plot_regression_ratios(
                 capprops=dict(lw=0.9),
                 zorder=3,
             )
+        if medians is not None:
+            for y, model in zip(positions, models):
+                if model not in unavailable and (model, parameter.name) in medians.index:
+                    _draw_median(ax, medians.loc[(model, parameter.name)], y - 0.36, limits, model, parameter)
         notes_axis = ax.secondary_yaxis("right")
         notes_axis.set_yticks(positions, notes)
         notes_axis.tick_params(labelsize=7, length=0)
@@ -900,7 +924,57 @@ def plot_regression_ratios(
 
     axes[0].set_yticks(positions, models)
     axes[0].set_ylim(n_models - 0.5, -0.5)  # first model on top
+    if medians is not None:
+        marker = Line2D([], [], color="black", marker="D", ms=4, lw=1.2)
+        fig.legend(
+            [marker],
+            [f"median, with its {100 * level:g} % bootstrap interval"],
+            loc="outside lower center",
+            fontsize=8,
+            frameon=False,
+        )
     return fig
+
+
+def _median_intervals(intervals: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Figure 4's medians and intervals indexed by (model, parameter), checked."""
+    if intervals is None:
+        return None
+    _require_columns(intervals, ("model", "parameter", "median", "low", "high"), "intervals")
+    table = intervals.assign(
+        model=intervals["model"].astype(str), parameter=intervals["parameter"].astype(str)
+    )
+    repeated = table.duplicated(["model", "parameter"])
+    if repeated.any():
+        first = table.loc[repeated, ["model", "parameter"]].iloc[0].tolist()
+        raise DataError(f"intervals: (model, parameter) {first} appears more than once")
+    table = table.set_index(["model", "parameter"])[["median", "low", "high"]]
+    return table.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+def _draw_median(ax, row: pd.Series, y: float, limits, model: str, parameter: Parameter) -> None:
+    """One median as a black diamond with its interval as a horizontal bar, clipped to ``limits``."""
+    median, low, high = (float(row[key]) for key in ("median", "low", "high"))
+    if not np.isfinite(median):
+        return
+    median, low, high = np.clip([median, low, high], *limits)
+    # A percentile interval may (rarely) miss the median: the bar then reaches the marker.
+    bar = [[max(median - low, 0.0)], [max(high - median, 0.0)]]
+    xerr = bar if np.isfinite(low) and np.isfinite(high) else None
+    container = ax.errorbar(
+        [median],
+        [y],
+        xerr=xerr,
+        fmt="D",
+        color="black",
+        ms=4,
+        elinewidth=1.2,
+        capsize=2.5,
+        zorder=5,
+        label=f"median:{model}:{parameter.name}",
+    )
+    for artist in container.get_children():
+        artist.set_clip_on(False)
 
 
 # --------------------------------------------------------------------------
@@ -952,9 +1026,6 @@ def save_figure(fig: Figure, paths: str | os.PathLike | Iterable[str | os.PathLi
                 os.remove(tmp)
             raise
 
-
-#: Confidence level of the intervals and tie tests shown on scorecards.
-SCORECARD_LEVEL = 0.95
 
 _SCORECARD_KEYS = ("title", "scores", "low", "high", "tied", "vmin", "vmax")
 
@@ -1063,7 +1134,7 @@ def plot_scorecard(
     low: pd.DataFrame | None = None,
     high: pd.DataFrame | None = None,
     tied: pd.DataFrame | None = None,
-    level: float = SCORECARD_LEVEL,
+    level: float = INTERVAL_LEVEL,
 ) -> Figure:
     """Scorecard: models x parameters heat map of one score, ranked per factor.
 
@@ -1133,7 +1204,7 @@ def plot_scorecards(
     panels: Sequence[Mapping],
     title: str = "",
     *,
-    level: float = SCORECARD_LEVEL,
+    level: float = INTERVAL_LEVEL,
     arrangement: str = "auto",
 ) -> Figure:
     """Several scorecards (one per headline score) in one figure.

@@ -6,7 +6,14 @@ import pytest
 from matplotlib.colors import to_rgb
 
 from gear.errors import ConfigError, DataError
-from gear.figures import NO_SWEEPS, plot_scorecard, plot_scorecards, plot_sweep_profiles, save_figure
+from gear.figures import (
+    NO_SWEEPS,
+    plot_regression_ratios,
+    plot_scorecard,
+    plot_scorecards,
+    plot_sweep_profiles,
+    save_figure,
+)
 from gear.parameters import Parameter
 
 
@@ -251,3 +258,71 @@ def test_sweep_profiles_reject_bad_tables():
         plot_sweep_profiles(pd.concat([table, table.iloc[:1]]), SWEEP_PARAMETERS)
     with pytest.raises(ConfigError, match="parameters is empty"):
         plot_sweep_profiles(table, [])
+
+
+# -- Figure 4: the median and its interval -----------------------------------------
+
+
+def _medians(ax):
+    """Errorbar containers of the medians, by label."""
+    return {c.get_label(): c for c in ax.containers if c.get_label().startswith("median:")}
+
+
+def _ratios_and_intervals():
+    rows = [("m1", "f1", v, np.nan) for v in (0.8, 0.9, 1.0, 1.2, 1.5)]
+    rows += [("m2", "f1", v, np.nan) for v in (2.0, 2.5, 4.0)]
+    rows += [(m, "rate", np.nan, e) for m in ("m1", "m2") for e in (-0.1, 0.0, 0.2)]
+    ratios = pd.DataFrame(rows, columns=["model", "parameter", "ratio", "error"])
+    intervals = pd.DataFrame(
+        [
+            ("m1", "f1", 1.0, 0.9, 1.2),
+            ("m2", "f1", 2.5, 2.0, 4.0),  # high beyond the axis: drawn on its border
+            ("m1", "rate", 0.0, -0.1, 0.05),
+            ("m2", "rate", 0.02, np.nan, np.nan),  # not resampled: the marker alone
+        ],
+        columns=["model", "parameter", "median", "low", "high"],
+    )
+    return ratios, intervals
+
+
+RATES = [Parameter("f1", unit="Hz", min=20.0), Parameter("rate", unit="octaves/s", min=-4.0, max=4.0)]
+
+
+def test_regression_ratios_mark_each_median_with_its_interval_above_the_box():
+    ratios, intervals = _ratios_and_intervals()
+    fig = plot_regression_ratios(ratios, RATES, unavailable={"m3": "no weights"}, intervals=intervals)
+    axes = {ax.get_label(): ax for ax in fig.axes}
+    f1, rate = axes["ratio:f1"], axes["error:rate"]
+    medians = _medians(f1)
+    assert set(medians) == {"median:m1:f1", "median:m2:f1"}  # none for the unavailable model
+    marker, _, (bar,) = medians["median:m1:f1"]
+    (x,), (y,) = marker.get_data()
+    assert x == pytest.approx(1.0) and marker.get_marker() == "D"
+    # The bar spans the interval, on the model's row, above (y axis inverted: smaller y) its box.
+    (segment,) = bar.get_segments()
+    np.testing.assert_allclose(segment[:, 0], [0.9, 1.2])
+    assert -0.5 < y < -0.25 and segment[0, 1] == pytest.approx(y)
+    boxes = [line for line in f1.lines if line.get_color() == "tab:red"]  # the boxes' medians
+    assert min(np.min(line.get_ydata()) for line in boxes) > y
+    # Clipped to the axis: the high end of m2 (4) sits on the border (3).
+    (segment,) = medians["median:m2:f1"][2][0].get_segments()
+    np.testing.assert_allclose(segment[:, 0], [2.0, 3.0])
+    assert 0.5 < medians["median:m2:f1"][0].get_ydata()[0] < 1
+    # A parameter without ratio: the median of the normalized error, on the linear axis.
+    rate_medians = _medians(rate)
+    (segment,) = rate_medians["median:m1:rate"][2][0].get_segments()
+    np.testing.assert_allclose(segment[:, 0], [-0.1, 0.05])
+    assert rate_medians["median:m2:rate"][0].get_xdata()[0] == pytest.approx(0.02)
+    assert not rate_medians["median:m2:rate"].has_xerr  # no interval, none made up
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["median, with its 95 % bootstrap interval"]
+
+
+def test_regression_ratios_without_intervals_draw_no_median_and_check_the_table():
+    ratios, intervals = _ratios_and_intervals()
+    fig = plot_regression_ratios(ratios, RATES)
+    assert not any(_medians(ax) for ax in fig.axes) and not fig.legends
+    with pytest.raises(DataError, match=r"intervals lacks column\(s\) \['low'\]"):
+        plot_regression_ratios(ratios, RATES, intervals=intervals.drop(columns="low"))
+    with pytest.raises(DataError, match=r"\['m1', 'f1'\] appears more than once"):
+        plot_regression_ratios(ratios, RATES, intervals=pd.concat([intervals, intervals.iloc[:1]]))
