@@ -788,7 +788,7 @@ def plot_regression_ratios(
     unavailable : dict {str: str} or None
         Model id -> reason; listed after the others and marked
         "unavailable" in every panel.
-    intervals : pandas.DataFrame or None
+    intervals : pandas.DataFrame [shape=(n_models * n_parameters, 5)] or None
         Columns ``model``, ``parameter``, ``median``, ``low``, ``high``, at
         most one row per (model, parameter): the median of the ratio (of
         the normalized error for a parameter without ratio scale) and the
@@ -915,8 +915,9 @@ def plot_regression_ratios(
             )
         if medians is not None:
             for y, model in zip(positions, models):
-                if model not in unavailable and (model, parameter.name) in medians.index:
-                    _draw_median(ax, medians.loc[(model, parameter.name)], y - 0.36, limits, model, parameter)
+                key = (str(model), parameter.name)
+                if model not in unavailable and key in medians.index:
+                    _draw_median(ax, medians.loc[key], y - 0.36, limits, model, parameter)
         notes_axis = ax.secondary_yaxis("right")
         notes_axis.set_yticks(positions, notes)
         notes_axis.tick_params(labelsize=7, length=0)
@@ -1361,7 +1362,7 @@ def plot_sweep_profiles(
 
     Parameters
     ----------
-    profiles : pandas.DataFrame
+    profiles : pandas.DataFrame [shape=(n_models * n_parameters * n_steps, 7)]
         Tidy table with columns ``model``, ``parameter``, ``step`` (0 to
         n_steps - 1), ``median``, ``q1``, ``q3`` (normalised distances, 0
         to 1) and ``n_sweeps``, one row per (model, parameter, step).
@@ -1470,5 +1471,6 @@ def plot_sweep_profiles(
         Patch(color="0.5", alpha=0.3, label="interquartile range over sweeps"),
         Line2D([], [], ls="--", color="0.2", lw=1.0, label="linear, monotonic"),
     ]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    if models:
+        fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig

@@ -326,3 +326,12 @@ def test_regression_ratios_without_intervals_draw_no_median_and_check_the_table(
         plot_regression_ratios(ratios, RATES, intervals=intervals.drop(columns="low"))
     with pytest.raises(DataError, match=r"\['m1', 'f1'\] appears more than once"):
         plot_regression_ratios(ratios, RATES, intervals=pd.concat([intervals, intervals.iloc[:1]]))
+
+
+def test_sweep_profiles_of_a_design_without_sweeps_say_so_in_every_panel():
+    empty = _profiles().iloc[:0]
+    fig = plot_sweep_profiles(empty, SWEEP_PARAMETERS)
+    panels = [ax for ax in fig.axes if ax.get_label().startswith("sweeps:")]
+    assert len(panels) == 3
+    assert all([t.get_text() for t in ax.texts] == [NO_SWEEPS] and not ax.lines for ax in panels)
+    assert not fig.legends
