@@ -91,3 +91,36 @@ def test_no_sounds_and_no_harmonics():
 def test_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="equal length"):
         additive_tones([1.0, 2.0], [1.0], [0.0], np.arange(4), [1, 1])
+
+
+def partials_off_harmonics(tone, f1, sample_rate, margin_bins=10):
+    """Largest spectral magnitude farther than ``margin_bins`` from every multiple of ``f1``,
+    relative to the spectrum's peak (a Hann-windowed tone leaks only a few bins)."""
+    spectrum = np.abs(np.fft.rfft(tone))
+    frequencies = np.fft.rfftfreq(len(tone), 1 / sample_rate)
+    bin_width = frequencies[1]
+    distance = np.abs(frequencies - f1 * np.round(frequencies / f1))
+    return spectrum[distance > margin_bins * bin_width].max() / spectrum.max()
+
+
+@pytest.mark.parametrize("f1", [110.0, 220.0, 440.0, 1230.0])
+def test_harmonic_synthesizer_keeps_every_harmonic_below_nyquist_and_nothing_above(f1):
+    """The ``harmonic`` synthesizer at 8 kHz. With these f1, 8000 Hz is not a multiple of f1, so a
+    partial above Nyquist would alias between the harmonics (e.g. 10 x 440 Hz to 3600 Hz), where
+    it would be seen; the detector is checked on such a tone first."""
+    from gear.synthesizers import harmonic
+
+    sample_rate, duration = 8000, 0.5
+    assert sample_rate % f1 != 0
+    t = np.arange(int(sample_rate * duration)) / sample_rate
+    n_below = int(np.ceil(sample_rate / 2 / f1)) - 1
+    aliased = additive_tones([f1], [0.0], [0.0], t, [n_below + 3], window=np.hanning(len(t)))[0]
+    assert partials_off_harmonics(aliased, f1, sample_rate) > 0.5
+
+    params = {"f1": np.array([f1]), "alpha": np.array([0.0]), "r": np.array([0.0])}  # flat spectrum
+    tone = harmonic.synthesize(params, sample_rate, duration)[0].astype(np.float64)
+    assert partials_off_harmonics(tone, f1, sample_rate) < 0.01
+    # Every harmonic below Nyquist is there, at the same magnitude (alpha = 0, r = 0).
+    spectrum = np.abs(np.fft.rfft(tone))
+    bins = np.round(np.arange(1, n_below + 1) * f1 * duration).astype(int)
+    np.testing.assert_allclose(spectrum[bins] / spectrum[bins].max(), 1, rtol=0.02)
