@@ -4,12 +4,24 @@
 import json
 import os
 
-from gear.config import sorted_keys, validate_config
+from snakemake.sourcecache import LocalSourceFile
+
+from gear.config import SCHEMA_PATH, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
 
+# GEAR's repository (envs/, scripts/), also when another workflow imports
+# this one as a module, where workflow.basedir is the importer's directory.
+# Rules fetched from a remote repository use the installed gear's checkout.
+_here = workflow.current_basedir
+GEAR_ROOT = (
+    os.path.normpath(os.path.join(_here.get_path_or_uri(secret_free=False), "..", ".."))
+    if isinstance(_here, LocalSourceFile)
+    else str(SCHEMA_PATH.parents[2])
+)
+
 try:
-    validate_config(config, root=workflow.basedir)
+    validate_config(config, root=GEAR_ROOT)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 # Snakemake compares params by their text: with keys in a fixed order,
@@ -24,7 +36,7 @@ config.clear()
 config.update(_canonical)
 
 # The repository, for the envs/*.post-deploy.sh scripts (pip install -e).
-os.environ.setdefault("GEAR_ROOT", workflow.basedir)
+os.environ.setdefault("GEAR_ROOT", GEAR_ROOT)
 
 DATASETS = list(config["datasets"])
 RESAMPLES = {
