@@ -76,6 +76,8 @@ __all__ = [
     "persistent_homology",
     "variance_explained",
     "compute_metrics",
+    "HEADLINES",
+    "tied_with_best",
     "scorecard",
 ]
 
@@ -110,6 +112,7 @@ MAX_TRUSTWORTHINESS_POINTS = 2_000  # quadratic in memory
 MAX_TOPOLOGY_POINTS = 400  # farthest-point landmarks
 MAX_TOPOLOGY_DIMS = 50
 MIN_SOUNDS = 10
+MAX_STRATA = 64  # a parameter with at most this many values is resampled within each value
 
 _RIDGE_ALPHAS = np.logspace(-3, 5, 9)
 _CHUNK_ROWS = 10_000
@@ -782,6 +785,10 @@ def compute_metrics(
     seed=0,
     n_neighbors=10,
     relative_threshold=PERSISTENCE_THRESHOLD,
+    distance="euclidean",
+    n_resamples=1000,
+    mlp=True,
+    return_details=False,
 ):
     """Every metric of one model on one dataset, as a tidy table.
 
@@ -801,12 +808,33 @@ def compute_metrics(
     relative_threshold : float
         Persistence threshold of the topology, as a fraction of the
         diameter.
+    distance : {"euclidean", "cosine"}
+        Distance of every neighbourhood-based score (K-NN probe, sweeps,
+        intrinsic dimension, trustworthiness, topology); cosine is
+        Euclidean distance on L2-normalised rows
+        (:func:`gear.scores.prepare_distance`).
+    n_resamples : int
+        Bootstrap resamples of the confidence intervals.
+    mlp : bool
+        Train the shallow neural probe (``mlp_r2``).
+    return_details : bool
+        Also return what the paired tests between models and the sweep
+        figure need (see Returns).
 
     Returns
     -------
     metrics : pd.DataFrame
-        Columns ``parameter, metric, value``. Per parameter: ``ridge_r2``,
-        ``knn_r2``, ``isomap_spearman``, ``isomap_spearman_axis`` (index of
+        Columns ``parameter, metric, value, ci_low, ci_high``; the interval
+        (95 % percentile bootstrap, seeded) is given for the headline
+        scores ``knn_r2``, ``mlp_r2`` (resampling sounds, stratified by the
+        parameter's value when it takes few values) and ``monotonicity``
+        (resampling sweeps), and left empty (NaN) elsewhere. Per parameter:
+        ``monotonicity`` (mean Spearman correlation between sweep step and
+        the embedding's distance from the sweep's start, over the design's
+        one-parameter sweeps; absent if the design has none),
+        ``smoothness`` (mean largest step's share of a sweep's path),
+        ``mlp_r2`` (cross-validated R^2 of a one-hidden-layer MLP),
+        ``ridge_r2``, ``knn_r2``, ``isomap_spearman``, ``isomap_spearman_axis`` (index of
         the best axis), ``isomap_linear_r2`` (R^2 of the linear fit that
         gives the cosines), ``dci_completeness``, ``dci_informativeness``,
         ``mig``, ``variance_explained`` (pooled eta^2),
@@ -818,6 +846,13 @@ def compute_metrics(
         ``intrinsic_dimension_twonn``, ``intrinsic_dimension_mle``,
         ``trustworthiness``, ``continuity``, ``h0_components``,
         ``h1_loops``, ``total_persistence``, ``h1_max_persistence``.
+    details : dict
+        Only with ``return_details``: ``parameters`` (names), per-sound
+        predictions of the K-NN and MLP probes (``knn_rows``,
+        ``knn_prediction``, ``mlp_rows``, ``mlp_prediction``, with the
+        targets ``truth``), per-sweep ``monotonicity:<parameter>`` arrays,
+        and ``profiles``, a DataFrame ``parameter, step, median, q1, q3,
+        n_sweeps`` of the normalised distance from each sweep's start.
 
     Raises
     ------
@@ -856,20 +891,35 @@ def compute_metrics(
         raise DataError("metrics: the Isomap coordinates contain NaN or infinite values")
     if not np.issubdtype(embedding.dtype, np.floating):
         embedding = embedding.astype(np.float64)
+    from gear import scores  # gear.scores builds on this module
+
+    geometry = scores.prepare_distance(embedding, distance)
     targets = parameter_matrix(params, parameters)
     parameters = [getattr(p, "name", p) for p in parameters]
     n_sounds = len(targets)
     rows = []
     clock = [time.perf_counter()]
+    details = {"parameters": parameters, "truth": targets}
+    strata = [values if np.unique(values).size <= MAX_STRATA else None for values in targets.T]
 
-    def add(parameter, metric, value):
-        rows.append({"parameter": parameter, "metric": metric, "value": float(value)})
+    def add(parameter, metric, value, low=np.nan, high=np.nan):
+        rows.append({"parameter": parameter, "metric": metric, "value": float(value), "ci_low": float(low),
+                     "ci_high": float(high)})  # fmt: skip
 
     def per_parameter(metric, values, mean=False):
         for name, value in zip(parameters, values, strict=True):
             add(name, metric, value)
         if mean:
             add("all", metric, _mean(values))
+
+    def with_intervals(metric, sound_rows, prediction):
+        # The R^2 of fixed per-sound predictions, resampling the scored sounds.
+        for j, name in enumerate(parameters):
+            r2, low, high = scores.r2_ci(
+                targets[sound_rows, j], prediction[:, j], n_resamples=n_resamples, seed=seed,
+                strata=None if strata[j] is None else strata[j][sound_rows],
+            )  # fmt: skip
+            add(name, metric, r2[0], low[0], high[0])
 
     def lap(step):
         now = time.perf_counter()
@@ -885,10 +935,42 @@ def compute_metrics(
     k = min(n_neighbors, n_sounds - 1)
     k_graph = max(k, min(20, n_sounds - 1))  # the MLE needs 20
     queries = _subsample(n_sounds, MAX_NEIGHBOR_QUERIES, seed)
-    distances, indices = _loo_neighbors(embedding, queries, k_graph)
-    knn = knn_r2(embedding, targets, k, neighbors=(queries, indices))
-    per_parameter("knn_r2", knn)
+    distances, indices = _loo_neighbors(geometry, queries, k_graph)
+    knn = knn_r2(geometry, targets, k, neighbors=(queries, indices))
+    knn_prediction = targets[indices[:, :k]].mean(axis=1)
+    with_intervals("knn_r2", queries, knn_prediction)
+    details.update(knn_rows=queries, knn_prediction=knn_prediction)
     lap("K-NN probe")
+    if mlp:
+        _, mlp_rows, mlp_prediction = scores.mlp_r2(
+            embedding, targets, scores.duplicate_groups(embedding), seed=seed, return_predictions=True
+        )
+        with_intervals("mlp_r2", mlp_rows, mlp_prediction)
+        details.update(mlp_rows=mlp_rows, mlp_prediction=mlp_prediction)
+        lap("MLP probe")
+
+    # Monotonicity along the design's one-parameter sweeps.
+    profiles = []
+    for j, name in enumerate(parameters):
+        sweeps = scores.sweeps_from_grid(targets, j)
+        if not sweeps:
+            continue
+        swept = scores.sweep_scores(embedding, sweeps, distance)
+        monotonicity = swept["monotonicity"]
+        low, high = scores.bootstrap_ci(
+            lambda items, values=monotonicity: values[items].mean(axis=-1),
+            len(monotonicity), n_resamples=n_resamples, seed=seed, vectorized=True,
+        )  # fmt: skip
+        add(name, "monotonicity", swept["monotonicity_mean"], low, high)
+        add(name, "smoothness", swept["smoothness_mean"])
+        details[f"monotonicity:{name}"] = monotonicity
+        steps = np.arange(len(swept["profile_median"]))
+        profiles.append(pd.DataFrame({"parameter": name, "step": steps, "median": swept["profile_median"],
+                                      "q1": swept["profile_q1"], "q3": swept["profile_q3"],
+                                      "n_sweeps": swept["n_sweeps"]}))  # fmt: skip
+    columns = ["parameter", "step", "median", "q1", "q3", "n_sweeps"]
+    details["profiles"] = pd.concat(profiles, ignore_index=True) if profiles else pd.DataFrame(columns=columns)
+    lap("sweeps")
 
     # Isomap structure.
     spearman, axis, cosines, linear_r2 = isomap_alignment(coordinates, targets)
@@ -914,12 +996,12 @@ def compute_metrics(
     lap("DCI and MIG")
 
     # Geometry. The shared neighbour graph serves unless rows repeat.
-    distinct = distinct_rows(embedding)
+    distinct = distinct_rows(geometry)
     if len(distinct) < n_sounds:
         logger.info(
             "metrics: %d duplicate embeddings dropped for the intrinsic dimension", n_sounds - len(distinct)
         )
-        unique = embedding[distinct]
+        unique = geometry[distinct]
         k_graph = min(20, len(unique) - 1)
         distances = _loo_neighbors(unique, _subsample(len(unique), MAX_NEIGHBOR_QUERIES, seed), k_graph)[0]
     add("all", "intrinsic_dimension_twonn", _twonn(distances))
@@ -928,7 +1010,7 @@ def compute_metrics(
     scale = targets.std(axis=0)
     scale[scale == 0] = 1.0
     trust, continuity = trustworthiness_continuity(
-        (targets - targets.mean(axis=0)) / scale, embedding, k, seed=seed
+        (targets - targets.mean(axis=0)) / scale, geometry, k, seed=seed
     )
     add("all", "trustworthiness", trust)
     add("all", "continuity", continuity)
@@ -936,7 +1018,7 @@ def compute_metrics(
 
     # Topology.
     components, loops, total, h1_max = persistent_homology(
-        embedding, relative_threshold=relative_threshold, seed=seed
+        geometry, relative_threshold=relative_threshold, seed=seed
     )
     add("all", "h0_components", components)
     add("all", "h1_loops", loops)
@@ -954,7 +1036,100 @@ def compute_metrics(
         decodable = np.isfinite(best) and best >= RECOVERY_THRESHOLD
         add(name, "invariant", float(not moves and not decodable))
     lap("variance explained")
-    return pd.DataFrame(rows, columns=["parameter", "metric", "value"])
+    table = pd.DataFrame(rows, columns=["parameter", "metric", "value", "ci_low", "ci_high"])
+    return (table, details) if return_details else table
+
+
+#: The scorecard's headline scores, each with a confidence interval and ties
+#: with the best model: metric -> title.
+HEADLINES = {
+    "monotonicity": "Monotonicity: Spearman of sweep step vs distance from the sweep's start",
+    "knn_r2": "Leave-one-out 10-NN R$^2$: neighbours share the factor",
+    "mlp_r2": "Shallow MLP probe R$^2$ (grouped 5-fold)",
+}
+
+
+def _pooled_r2(truth, prediction):
+    # Along the last axis: 1 - SS_res / SS_tot (NaN for a constant truth).
+    residual = ((truth - prediction) ** 2).sum(axis=-1)
+    total = ((truth - truth.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, 1 - residual / total, np.nan)
+
+
+def tied_with_best(details, metric, parameter, *, n_resamples=1000, seed=0, level=0.95):
+    """Which models are statistically tied with the best one on a headline score.
+
+    The best model has the highest score; every other model is compared
+    with it by a paired bootstrap over the same items
+    (:func:`gear.scores.paired_bootstrap_p`): the sounds both probes were
+    scored on for ``knn_r2`` and ``mlp_r2``, the sweeps for
+    ``monotonicity``. Paired rather than overlapping intervals, because
+    both models are scored on the same items, which makes their scores
+    correlated (see :func:`gear.scores.paired_bootstrap_p`).
+
+    Parameters
+    ----------
+    details : dict {str: dict}
+        Model id -> the ``details`` of :func:`compute_metrics` (seeded
+        alike, so that the scored sounds and sweeps are the same).
+    metric : {"knn_r2", "mlp_r2", "monotonicity"}
+    parameter : str
+    n_resamples, seed, level
+        Of the bootstrap.
+
+    Returns
+    -------
+    tied : dict {str: bool}
+        Model id -> True if tied with the best (the best included). Models
+        without the score, or scored on other items, are left out.
+    """
+    from gear import scores
+
+    statistics, items = {}, {}
+    for model, found in details.items():
+        names = [str(name) for name in found["parameters"]]
+        if parameter not in names:
+            continue
+        j = names.index(parameter)
+        if metric == "monotonicity":
+            values = found.get(f"monotonicity__{parameter}")
+            if values is None:
+                continue
+            values = np.asarray(values, dtype=np.float64)
+            items[model] = ("sweeps", len(values))
+            statistics[model] = lambda idx, v=values: v[idx].mean(axis=-1)
+        else:
+            prefix = metric.removesuffix("_r2")
+            if f"{prefix}_rows" not in found:
+                continue
+            rows = np.asarray(found[f"{prefix}_rows"])
+            truth = np.asarray(found["truth"], dtype=np.float64)[rows, j]
+            prediction = np.asarray(found[f"{prefix}_prediction"], dtype=np.float64)[:, j]
+            items[model] = (metric, tuple(rows.tolist()))
+            statistics[model] = lambda idx, t=truth, p=prediction: _pooled_r2(t[idx], p[idx])
+    everything = {model: float(np.asarray(stat(np.arange(_n_items(items[model]))[None]))[0])
+                  for model, stat in statistics.items()}  # fmt: skip
+    finite = {model: value for model, value in everything.items() if np.isfinite(value)}
+    if not finite:
+        return {}
+    best = max(finite, key=finite.get)
+    tied = {}
+    for model, statistic in statistics.items():
+        if model == best:
+            tied[model] = True
+        elif items[model] == items[best] and model in finite:
+            p = scores.paired_bootstrap_p(
+                statistic, statistics[best], _n_items(items[model]), n_resamples=n_resamples, seed=seed,
+                level=level, vectorized=True,
+            )[3]  # fmt: skip
+            tied[model] = bool(np.isfinite(p) and p > 1 - level)
+    return tied
+
+
+def _n_items(item):
+    kind, what = item
+    return what if kind == "sweeps" else len(what)
 
 
 def scorecard(metrics, metric, parameters, *, ranks=False):

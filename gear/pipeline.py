@@ -188,6 +188,7 @@ def embed(
     weights=None,
     batch_size=64,
     resample=True,
+    timeout=None,
 ):
     """Scene embeddings of every sound of a dataset by one HEAR model.
 
@@ -205,6 +206,8 @@ def embed(
     resample : bool
         Resample from the files' rate to the model's (``harmonic``); if
         False, the samples are read at the model's rate (``gear2023``).
+    timeout : float or None
+        Seconds one batch may take (see :func:`gear.hear.embed_scenes`).
     """
     params = load_params(params_path)
     audio, file_rate = read_audio(audio_dir, params["sound_id"])
@@ -216,7 +219,13 @@ def embed(
         audio = hear.resample_audio(audio, file_rate, model_rate)
     start = time.perf_counter()
     embeddings = hear.embed_scenes(
-        module, model, audio, batch_size=batch_size, model_id=model_id, sound_ids=list(params["sound_id"])
+        module,
+        model,
+        audio,
+        batch_size=batch_size,
+        model_id=model_id,
+        sound_ids=list(params["sound_id"]),
+        timeout=timeout,
     )
     seconds = time.perf_counter() - start
     save_array(embedding_path, embeddings.astype(np.float32))
@@ -239,28 +248,36 @@ def embed(
     logger.info("%s: %d x %d embeddings in %.1f s", model_id, *embeddings.shape, seconds)
 
 
-def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors, **options):
+def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors, distance="euclidean", **options):
     """Isomap coordinates of one embedding set, with graph diagnostics.
 
     ``options`` (``n_components``, ``disconnected``, ``method``,
-    ``n_landmarks``, ``neighbors``) go to :func:`gear.manifold.isomap`.
+    ``n_landmarks``, ``neighbors``) go to :func:`gear.manifold.isomap`;
+    with ``distance="cosine"`` the embeddings are L2-normalised first
+    (:func:`gear.scores.prepare_distance`). The summary records the distance.
     """
-    embeddings = load_array(embedding_path)
+    from gear.scores import prepare_distance
+
+    embeddings = prepare_distance(load_array(embedding_path), distance)
     result = isomap(embeddings, n_neighbors, **options)
     save_array(coordinates_path, result.coordinates)
-    save_json(summary_path, {"n_neighbors": n_neighbors, **result.summary()})
+    save_json(summary_path, {"n_neighbors": n_neighbors, "distance": distance, **result.summary()})
 
 
-def regress(embedding_path, params_path, description_path, table_path, *, n_neighbors, leave_one_out):
-    """The paper's K-NN regression for one model: one row per sound."""
-    embeddings = load_array(embedding_path)
+def regress(
+    embedding_path, params_path, description_path, table_path, *, n_neighbors, leave_one_out, distance="euclidean"
+):
+    """The paper's K-NN regression for one model: one row per sound (neighbours by ``distance``)."""
+    from gear.scores import prepare_distance
+
+    embeddings = prepare_distance(load_array(embedding_path), distance)
     params = load_params(params_path)
     parameters = read_description(description_path).parameters
     table = knn_regression(embeddings, params, parameters, n_neighbors, include_self=not leave_one_out)
     save_table(table_path, table)
 
 
-def summarize_regressions(table_paths, description_path, summary_path, unavailable=None):
+def summarize_regressions(table_paths, description_path, summary_path, unavailable=None, n_resamples=1000):
     """Median and spread of the regression ratios, per model and parameter.
 
     Parameters
@@ -272,11 +289,13 @@ def summarize_regressions(table_paths, description_path, summary_path, unavailab
     summary_path : str or Path
     unavailable : dict or None
         Model id -> reason; listed with an empty row and the reason.
+    n_resamples : int
+        Of the bootstrap interval of the median |log ratio|.
     """
     parameters = read_description(description_path).parameters
     summaries = []
     for model_id, path in table_paths.items():
-        summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), parameters)
+        summary = summarize(pd.read_csv(path, dtype={"sound_id": str}), parameters, n_resamples=n_resamples)
         summary.insert(0, "model", model_id)
         summaries.append(summary)
     for model_id, reason in (unavailable or {}).items():
@@ -362,8 +381,36 @@ def draw_isomap(
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def draw_regression(table_paths, description_path, figure_paths, *, labels, unavailable=None):
-    """Figure 4: distribution of the K-NN regression ratio (or error) per model."""
+def _median_intervals(ratios, parameters, n_resamples, seed=0):
+    # Per (model, parameter): median of the ratio (in log space) or of the
+    # error (parameters without a ratio scale), and its bootstrap interval.
+    from gear.scores import bootstrap_ci
+
+    rows = []
+    for parameter in parameters:
+        column = "ratio" if parameter.ratio_scale else "error"
+        for model, group in ratios[ratios["parameter"] == parameter.name].groupby("model", sort=False):
+            values = group[column].to_numpy(dtype=np.float64)
+            values = values[np.isfinite(values) & ((values > 0) if column == "ratio" else True)]
+            if not values.size:
+                continue
+            if column == "ratio":
+                values = np.log(values)
+            low, high = bootstrap_ci(lambda i, v=values: np.median(v[i], axis=-1), values.size,
+                                     n_resamples=n_resamples, seed=seed, vectorized=True)  # fmt: skip
+            median = np.median(values)
+            if column == "ratio":
+                median, low, high = np.exp([median, low, high])
+            rows.append({"model": model, "parameter": parameter.name, "median": median, "low": low, "high": high})
+    return pd.DataFrame(rows, columns=["model", "parameter", "median", "low", "high"])
+
+
+def draw_regression(table_paths, description_path, figure_paths, *, labels, unavailable=None, n_resamples=1000):
+    """Figure 4: distribution of the K-NN regression ratio (or error) per model.
+
+    Each model's median is marked with its 95 % bootstrap interval over
+    sounds (``n_resamples`` resamples, seeded).
+    """
     from gear import figures
 
     parameters = read_description(description_path).parameters
@@ -385,7 +432,8 @@ def draw_regression(table_paths, description_path, figure_paths, *, labels, unav
     unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
     columns = ["model", "parameter", "ratio", "error"]
     ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    figure = figures.plot_regression_ratios(ratios, parameters, unavailable=unavailable)
+    intervals = _median_intervals(ratios, parameters, n_resamples)
+    figure = figures.plot_regression_ratios(ratios, parameters, unavailable=unavailable, intervals=intervals)
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
@@ -400,37 +448,111 @@ def write_view(coordinates_path, params_path, description_path, view_path, *, ti
         tmp.write_text(html)
 
 
-def measure(embedding_path, coordinates_path, params_path, description_path, table_path, *, dataset, model_id):
-    """Disentanglement metrics of one model on one dataset (tidy CSV)."""
+def measure(
+    embedding_path,
+    coordinates_path,
+    params_path,
+    description_path,
+    table_path,
+    details_path,
+    sweeps_path,
+    *,
+    dataset,
+    model_id,
+    distance="euclidean",
+    n_resamples=1000,
+):
+    """Disentanglement metrics of one model on one dataset.
+
+    Writes the tidy table (with confidence intervals of the headline
+    scores), the per-sound and per-sweep details the paired tests between
+    models need (``.npz``), and the sweep profiles for the sweep figure.
+    """
     from gear.metrics import compute_metrics
 
     start = time.perf_counter()
     parameters = read_description(description_path).parameters
-    table = compute_metrics(
-        load_array(embedding_path), load_array(coordinates_path), load_params(params_path), parameters=parameters
+    table, details = compute_metrics(
+        load_array(embedding_path),
+        load_array(coordinates_path),
+        load_params(params_path),
+        parameters=parameters,
+        distance=distance,
+        n_resamples=n_resamples,
+        return_details=True,
     )
     table.insert(0, "model", model_id)
     table.insert(0, "dataset", dataset)
+    profiles = details.pop("profiles")
+    profiles.insert(0, "model", model_id)
+    arrays = {key.replace("monotonicity:", "monotonicity__"): np.asarray(value) for key, value in details.items()}
+    with atomic_path(details_path) as tmp:
+        with open(tmp, "wb") as file:
+            np.savez(file, **arrays)
+    save_table(sweeps_path, profiles)
     save_table(table_path, table)
     logger.info("%s on %s: %d metrics in %.1f s", model_id, dataset, len(table), time.perf_counter() - start)
 
 
-def gather_metrics(table_paths, description_path, metrics_path, scorecard_path, *, labels, unavailable=None):
-    """One dataset's metrics table, and its scorecard (leave-one-out K-NN R^2).
+def gather_metrics(
+    table_paths,
+    details_paths,
+    sweeps_paths,
+    description_path,
+    metrics_path,
+    scorecard_path,
+    sweeps_figure_path,
+    *,
+    labels,
+    unavailable=None,
+    n_resamples=1000,
+):
+    """One dataset's metrics table, its scorecard and its sweep figure.
 
-    The K-NN R^2 is the headline: linear probes on thousands of dimensions
-    saturate near 1 for every factor on these grids, while the K-NN R^2
-    tells how well neighbourhoods in the embedding keep each factor.
+    The scorecard shows the headline scores (:data:`gear.metrics.HEADLINES`:
+    monotonicity along sweeps, leave-one-out K-NN R^2, MLP probe R^2), each
+    cell with its 95 % interval, and marks per factor the models
+    statistically tied with the best (paired bootstrap,
+    :func:`gear.metrics.tied_with_best`); the table gains a column
+    ``tied_with_best`` for those scores. The ridge probe is left out of the
+    scorecard: on dense grids it saturates near 1 for every model.
 
     Unavailable models appear in the table as rows of metric
     ``unavailable`` whose value is empty, with the reason in ``parameter``.
     """
     from gear import figures
-    from gear.metrics import scorecard
+    from gear.metrics import HEADLINES, scorecard, tied_with_best
 
     tables = [pd.read_csv(path) for path in table_paths.values()]
-    columns = ["dataset", "model", "parameter", "metric", "value"]
+    columns = ["dataset", "model", "parameter", "metric", "value", "ci_low", "ci_high"]
     metrics = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    parameters = read_description(description_path).parameters
+    details = {}
+    for model_id, path in details_paths.items():
+        with np.load(path, allow_pickle=False) as found:
+            details[model_id] = {key: found[key] for key in found.files}
+    metrics["tied_with_best"] = pd.array([pd.NA] * len(metrics), dtype="boolean")
+    panels = []
+    for metric, title in HEADLINES.items():
+        names = [p.name for p in parameters]
+        values = scorecard(metrics, metric, names)
+        if values.isna().all().all():
+            continue
+        low, high = (scorecard(metrics.assign(value=metrics[bound]), metric, names) for bound in ("ci_low", "ci_high"))
+        tied = pd.DataFrame(False, index=values.index, columns=values.columns)
+        for name in names:
+            for model_id, is_tied in tied_with_best(details, metric, name, n_resamples=n_resamples).items():
+                tied.loc[model_id, name] = is_tied
+                rows = (metrics["model"] == model_id) & (metrics["metric"] == metric) & (metrics["parameter"] == name)
+                metrics.loc[rows, "tied_with_best"] = is_tied
+        frames = [frame.rename(index=labels).set_axis([p.label for p in parameters], axis=1)
+                  for frame in (values, low, high, tied)]  # fmt: skip
+        for model_id in unavailable or {}:
+            for frame in frames:
+                frame.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan if frame is not frames[3] else False
+        panels.append({"title": title, "scores": frames[0], "low": frames[1], "high": frames[2],
+                       "tied": frames[3].astype(bool), "vmin": -1.0 if metric == "monotonicity" else 0.0,
+                       "vmax": 1.0})  # fmt: skip
     dataset = metrics["dataset"].iloc[0] if len(metrics) else ""
     missing = pd.DataFrame(
         [{"dataset": dataset, "model": m, "parameter": reason, "metric": "unavailable", "value": np.nan}
@@ -438,10 +560,13 @@ def gather_metrics(table_paths, description_path, metrics_path, scorecard_path, 
         columns=columns,
     )  # fmt: skip
     save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
-    parameters = read_description(description_path).parameters
-    scores = scorecard(metrics, "knn_r2", [p.name for p in parameters]).rename(index=labels)
-    scores.columns = [p.label for p in parameters]
-    for model_id in unavailable or {}:
-        scores.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan
-    title = "Leave-one-out 10-NN R$^2$ per factor (rank); 1 = neighbours share the factor"
-    figures.save_figure(figures.plot_scorecard(scores, title=title), [str(scorecard_path)])
+    if panels:
+        figure = figures.plot_scorecards(panels)
+    else:
+        figure = figures.plot_scorecard(pd.DataFrame(np.nan, index=["(no model)"], columns=[p.label for p in parameters]))
+    figures.save_figure(figure, [str(scorecard_path)])
+    profiles = [pd.read_csv(path) for path in sweeps_paths.values()]
+    profiles = pd.concat(profiles, ignore_index=True) if profiles else pd.DataFrame(
+        columns=["model", "parameter", "step", "median", "q1", "q3", "n_sweeps"])  # fmt: skip
+    profiles["model"] = profiles["model"].map(lambda model_id: labels.get(model_id, model_id))
+    figures.save_figure(figures.plot_sweep_profiles(profiles, parameters), [str(sweeps_figure_path)])

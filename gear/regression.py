@@ -20,6 +20,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from gear.errors import DataError
 from gear.parameters import as_parameters
+from gear.scores import median_abs_log_ratio_ci
 
 __all__ = ["knn_estimates", "knn_regression", "summarize"]
 
@@ -102,7 +103,7 @@ def knn_regression(embedding, params, parameters, n_neighbors=40, include_self=T
     return pd.DataFrame(columns)
 
 
-def summarize(table, parameters):
+def summarize(table, parameters, *, n_resamples=1000, seed=0):
     """Summary statistics of one model's regression table.
 
     Parameters
@@ -110,6 +111,8 @@ def summarize(table, parameters):
     table : pd.DataFrame
         Output of :func:`knn_regression`.
     parameters : sequence of Parameter or str
+    n_resamples, seed : int
+        Of the bootstrap interval of ``median_abs_log_ratio``.
 
     Returns
     -------
@@ -119,8 +122,10 @@ def summarize(table, parameters):
         read ``median_abs_error``), ``n_sounds``, ``n_undefined`` (ratios
         undefined because the true value is 0 or the ratio means nothing), the median and
         interquartile range of ``log(ratio)`` (natural log), the median of
-        ``|log(ratio)|``, the fraction of ratios within [1/2, 2], and the
-        median absolute normalized error.
+        ``|log(ratio)|`` with its 95 % bootstrap interval over sounds
+        (``median_abs_log_ratio_ci_low``, ``_ci_high``; seeded percentile
+        interval, empty where no ratio is defined), the fraction of ratios
+        within [1/2, 2], and the median absolute normalized error.
     """
     rows = []
     for parameter in as_parameters(parameters):
@@ -131,6 +136,7 @@ def summarize(table, parameters):
         log_ratio = np.log(ratio[defined])
         has_ratios = log_ratio.size > 0
         q1, median, q3 = np.percentile(log_ratio, [25, 50, 75]) if has_ratios else (np.nan,) * 3
+        median_abs, low, high = median_abs_log_ratio_ci(ratio, n_resamples=n_resamples, seed=seed)
         rows.append(
             {
                 "parameter": name,
@@ -139,7 +145,9 @@ def summarize(table, parameters):
                 "n_undefined": int((~defined).sum()),
                 "median_log_ratio": median,
                 "iqr_log_ratio": q3 - q1,
-                "median_abs_log_ratio": np.median(np.abs(log_ratio)) if has_ratios else np.nan,
+                "median_abs_log_ratio": median_abs,
+                "median_abs_log_ratio_ci_low": low,
+                "median_abs_log_ratio_ci_high": high,
                 "fraction_within_factor_2": np.mean(np.abs(log_ratio) <= np.log(2)) if has_ratios else np.nan,
                 "median_abs_error": np.median(np.abs(error)),
             }

@@ -12,4 +12,5 @@ draw_regression(
     [snakemake.output.png, *snakemake.output.extra],
     labels=snakemake.params.labels,
     unavailable=unavailable,
+    n_resamples=snakemake.params.n_resamples,
 )

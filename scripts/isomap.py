@@ -11,5 +11,6 @@ with threadpool_limits(snakemake.threads):
         snakemake.input.embeddings,
         snakemake.output.coordinates,
         snakemake.output.summary,
+        distance=snakemake.params.distance,
         **snakemake.params.isomap,
     )

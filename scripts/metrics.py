@@ -13,6 +13,10 @@ with threadpool_limits(snakemake.threads):
         snakemake.input.params,
         snakemake.input.parameters,
         snakemake.output.table,
+        snakemake.output.details,
+        snakemake.output.sweeps,
         dataset=snakemake.wildcards.dataset,
         model_id=snakemake.wildcards.model,
+        distance=snakemake.params.distance,
+        n_resamples=snakemake.params.n_resamples,
     )

@@ -9,5 +9,6 @@ regress(
     snakemake.input.params,
     snakemake.input.parameters,
     snakemake.output.table,
+    distance=snakemake.params.distance,
     **snakemake.params.regression,
 )

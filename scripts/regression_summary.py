@@ -11,4 +11,5 @@ summarize_regressions(
     snakemake.input.parameters,
     snakemake.output.summary,
     unavailable,
+    n_resamples=snakemake.params.n_resamples,
 )

@@ -297,7 +297,7 @@ def test_compute_metrics_flags_invariance_and_is_deterministic(grid, rng):
     first = compute_metrics(only_f1, coordinates, params, seed=3, parameters=PARAMETERS)
     second = compute_metrics(only_f1, coordinates, params, seed=3, parameters=PARAMETERS)
     pd.testing.assert_frame_equal(first, second)
-    assert list(first.columns) == ["parameter", "metric", "value"]
+    assert list(first.columns) == ["parameter", "metric", "value", "ci_low", "ci_high"]
     value = table(first)
     assert value[("f1", "ridge_r2")] > 0.99 and value[("f1", "invariant")] == 0
     for name in ("alpha", "r"):
@@ -365,3 +365,43 @@ def test_scorecard_pivots_models_by_parameters_with_ranks():
     assert ranked.loc["a", "r_rank"] == 1 and pd.isna(ranked.loc["c", "r_rank"])
     with pytest.raises(DataError, match="one dataset"):
         scorecard(pd.concat([metrics, metrics]), "knn_r2", ("f1", "r"))
+
+
+def test_headline_scores_have_intervals_and_the_others_none(grid):
+    params, targets = grid
+    identity = standardized(targets)
+    metrics = compute_metrics(identity, identity, params, parameters=PARAMETERS, n_resamples=200)
+    indexed = metrics.set_index(["parameter", "metric"])
+    for name in NAMES:
+        for metric in ("knn_r2", "mlp_r2", "monotonicity"):
+            value, low, high = indexed.loc[(name, metric), ["value", "ci_low", "ci_high"]]
+            assert low <= value <= high, (name, metric, value, low, high)
+        # The embedding is the parameters: distance from a sweep's start grows at every step.
+        assert indexed.loc[(name, "monotonicity"), "value"] == pytest.approx(1.0)
+        assert indexed.loc[(name, "mlp_r2"), "value"] > 0.9
+        assert np.isnan(indexed.loc[(name, "ridge_r2"), ["ci_low", "ci_high"]].astype(float)).all()
+
+
+def test_monotonicity_sees_a_folded_parameter(grid):
+    params, targets = grid
+    identity = standardized(targets)
+    folded = identity.copy()
+    folded[:, 1] = folded[:, 1] ** 2  # alpha folded back around its middle
+    value = table(compute_metrics(folded, folded, params, parameters=PARAMETERS, n_resamples=100, mlp=False))
+    assert value[("alpha", "monotonicity")] < 0.7 and value[("f1", "monotonicity")] == pytest.approx(1.0)
+
+
+def test_cosine_distance_ignores_the_norm_of_each_embedding(grid, rng):
+    params, targets = grid
+    embedding = np.c_[standardized(targets), np.ones(len(targets))] + 3.0
+    scaled = embedding * rng.uniform(0.5, 4.0, (len(targets), 1))
+    kwargs = dict(parameters=PARAMETERS, distance="cosine", n_resamples=50, mlp=False)
+    plain = table(compute_metrics(embedding, embedding[:, :3], params, **kwargs))
+    rescaled = table(compute_metrics(scaled, embedding[:, :3], params, **kwargs))
+    for name in NAMES:
+        for metric in ("knn_r2", "monotonicity"):
+            # Equal up to ties between equidistant grid neighbours, broken by rounding.
+            assert rescaled[(name, metric)] == pytest.approx(plain[(name, metric)], abs=0.005)
+    euclidean = table(compute_metrics(scaled, embedding[:, :3], params, parameters=PARAMETERS, n_resamples=50,
+                                      mlp=False))  # fmt: skip
+    assert euclidean[("f1", "knn_r2")] < plain[("f1", "knn_r2")] - 0.05

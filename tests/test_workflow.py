@@ -82,17 +82,31 @@ def test_report_gathers_figures_tables_and_views(run):
     html = report.read_text()
     for category in ("Figure 3: Isomap", "Figure 4: K-NN regression", "Interactive 3-D views", "K-NN regression"):
         assert category in html
-    assert "figure3_isomap.png" in html and "coloured by f1, alpha and r" in html  # a caption
+    assert "figure3_isomap.png" in html and "coloured by each synthesis parameter" in html  # a caption
 
 
 def test_metrics_table_and_scorecard(run):
     results, _ = run
     metrics = pd.read_csv(results / "metrics/tiny.csv")
-    assert list(metrics.columns) == ["dataset", "model", "parameter", "metric", "value"]
+    assert list(metrics.columns) == ["dataset", "model", "parameter", "metric", "value", "ci_low", "ci_high",
+                                     "tied_with_best"]  # fmt: skip
     assert set(metrics["model"]) == {"base", "crepe"} and set(metrics["dataset"]) == {"tiny"}
     ridge = metrics[metrics["metric"] == "ridge_r2"]
     assert len(ridge) == 2 * 3 and ridge["value"].between(-10, 1).all()
     assert (results / "figures/tiny/scorecard.png").read_bytes()[:4] == b"\x89PNG"
+    # Headline scores carry an interval around their value; the others none.
+    headline = metrics[metrics["metric"].isin(["knn_r2", "mlp_r2", "monotonicity"])]
+    assert len(headline) == 2 * 3 * 3  # a full grid: every parameter has sweeps
+    assert (headline["ci_low"] <= headline["value"]).all() and (headline["value"] <= headline["ci_high"]).all()
+    assert headline["tied_with_best"].notna().all()
+    for metric in ("knn_r2", "mlp_r2", "monotonicity"):
+        for parameter in ("f1", "alpha", "r"):
+            best = headline[(headline["metric"] == metric) & (headline["parameter"] == parameter)]
+            assert best.loc[best["value"].idxmax(), "tied_with_best"]  # the best is tied with itself
+    assert metrics[metrics["metric"] == "ridge_r2"][["ci_low", "ci_high"]].isna().all().all()
+    assert (results / "figures/tiny/sweeps.png").read_bytes()[:4] == b"\x89PNG"
+    profiles = pd.read_csv(results / "metrics/tiny/base.sweeps.csv")
+    assert set(profiles["parameter"]) == {"f1", "alpha", "r"} and (profiles["median"].between(0, 1)).all()
 
 
 def test_rerun_has_nothing_to_do(run):

@@ -79,5 +79,6 @@ rule figure_regression:
     params:
         models=MODELS,
         labels=LABELS,
+        n_resamples=config["bootstrap"]["n_resamples"],
     script:
         "../../scripts/figure_regression.py"

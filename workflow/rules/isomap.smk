@@ -13,5 +13,6 @@ rule isomap:
         mem_mb=4000,
     params:
         isomap=config["isomap"],
+        distance=config["distance"],
     script:
         "../../scripts/isomap.py"

@@ -6,6 +6,8 @@ rule metrics:
         parameters=rules.synthesize.output.parameters,
     output:
         table="results/metrics/{dataset}/{model}.csv",
+        details="results/metrics/{dataset}/{model}.details.npz",
+        sweeps="results/metrics/{dataset}/{model}.sweeps.csv",
     log:
         "logs/metrics/{dataset}/{model}.log",
     conda:
@@ -13,6 +15,9 @@ rule metrics:
     threads: 2
     resources:
         mem_mb=4000,
+    params:
+        distance=config["distance"],
+        n_resamples=config["bootstrap"]["n_resamples"],
     script:
         "../../scripts/metrics.py"
 
@@ -20,6 +25,16 @@ rule metrics:
 rule metrics_table:
     input:
         unpack(per_available_model("results/metrics/{dataset}/{model}.csv")),
+        unpack(
+            per_available_model(
+                "results/metrics/{dataset}/{model}.details.npz", "details_{model}"
+            )
+        ),
+        unpack(
+            per_available_model(
+                "results/metrics/{dataset}/{model}.sweeps.csv", "sweeps_{model}"
+            )
+        ),
         unpack(model_statuses),
         parameters=rules.synthesize.output.parameters,
     output:
@@ -35,6 +50,12 @@ rule metrics_table:
             category="Disentanglement metrics",
             labels={"dataset": "{dataset}", "figure": "scorecard"},
         ),
+        sweeps=report(
+            "results/figures/{dataset}/sweeps.png",
+            caption="../report/sweeps.rst",
+            category="Disentanglement metrics",
+            labels={"dataset": "{dataset}", "figure": "sweeps"},
+        ),
     log:
         "logs/metrics/{dataset}/table.log",
     conda:
@@ -44,5 +65,6 @@ rule metrics_table:
     params:
         models=MODELS,
         labels=LABELS,
+        n_resamples=config["bootstrap"]["n_resamples"],
     script:
         "../../scripts/metrics_table.py"

@@ -13,6 +13,7 @@ rule regress:
         mem_mb=2000,
     params:
         regression=config["regression"],
+        distance=config["distance"],
     script:
         "../../scripts/regress.py"
 
@@ -37,5 +38,6 @@ rule regression_summary:
         mem_mb=1000,
     params:
         models=MODELS,
+        n_resamples=config["bootstrap"]["n_resamples"],
     script:
         "../../scripts/regression_summary.py"
