@@ -2,14 +2,34 @@
 
 Every writer goes through :func:`atomic_path`: the file is written under a
 temporary name in the same directory and renamed into place, so a job
-killed mid-write never leaves a half-written output behind.
+killed mid-write never leaves a half-written output behind. A full disk is
+reported as such, with the file system that is full.
+
+A job started by Snakemake calls :func:`watch_parent` (through
+:func:`gear.logs.log_to_file`): once Snakemake has gone, the job renames
+nothing into place and exits, so that an interrupted run never leaves
+outputs that Snakemake did not see being made.
+
+A dataset's audio directory holds, besides one WAV file per sound, a
+manifest (:data:`MANIFEST_NAME`: file name, size and SHA-256 of every
+sound) written by :func:`write_audio`; :func:`read_audio` checks every
+file it reads against it, and :func:`check_audio_manifest` (cheap: sizes
+and times only) lets the workflow refuse to start on a dataset whose files
+were deleted or replaced.
 """
 
 import contextlib
+import errno
+import hashlib
 import io
+import json
+import logging
 import os
+import re
 import secrets
+import shutil
 import struct
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -28,7 +48,163 @@ __all__ = [
     "write_audio",
     "wav_header",
     "read_audio",
+    "MANIFEST_NAME",
+    "check_audio_manifest",
+    "write_json_if_changed",
+    "watch_parent",
+    "OrphanedJobError",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: File of a dataset's audio directory that lists every sound's size and SHA-256.
+MANIFEST_NAME = "manifest.tsv"
+
+
+class OrphanedJobError(RuntimeError):
+    """The Snakemake process that started this job has exited."""
+
+
+#: Environment variable in which the workflow passes the process id of
+#: Snakemake to its jobs (set at parse time, see workflow/rules/embed.smk).
+SNAKEMAKE_PID_ENV = "GEAR_SNAKEMAKE_PID"
+
+# Process id of the Snakemake process that started this job (set by
+# watch_parent); None outside of a workflow job.
+_parent_pid = None
+
+
+def _parent_of(pid):
+    """Parent process id of ``pid`` (Linux /proc), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _is_ancestor(pid):
+    """Whether process ``pid`` is this process's parent, grandparent, ..."""
+    current = os.getppid()
+    for _ in range(64):
+        if current == pid:
+            return True
+        if current is None or current <= 1:
+            return False
+        current = _parent_of(current)
+    return False
+
+
+def _alive(pid):
+    """Whether process ``pid`` runs (an exited process not yet reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def watch_parent(poll_seconds=1.0):
+    """Make this process write no output once the Snakemake process that started it has gone.
+
+    A job whose Snakemake process is interrupted (``kill -INT`` to that
+    process alone, a lost SSH session) runs on as an orphan: were it to
+    finish and rename its outputs into place, Snakemake would never have
+    recorded them, and the next run would trust them. After this call, the
+    writers of this module check, right before every rename, that the
+    Snakemake process is still an ancestor of this one, and a daemon
+    thread ends the process within ``poll_seconds`` of its death.
+
+    The Snakemake process is the one named by ``$GEAR_SNAKEMAKE_PID`` if it
+    is an ancestor (if it is not and has exited, the job is already an
+    orphan; if it is alive elsewhere, the variable is stale), else the
+    parent process.
+
+    Parameters
+    ----------
+    poll_seconds : float
+        Interval of the watching thread.
+    """
+    global _parent_pid
+    parent = os.getppid()
+    announced = os.environ.get(SNAKEMAKE_PID_ENV, "")
+    if announced.isdigit():
+        pid = int(announced)
+        if _is_ancestor(pid) or not _alive(pid):
+            parent = pid
+    _parent_pid = parent
+
+    def watch():
+        while not _orphaned():
+            threading.Event().wait(poll_seconds)
+        logger.error(
+            "the Snakemake process that started this job (pid %d) has exited; "
+            "stopping without writing any output",
+            parent,
+        )
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gear-parent-watch", daemon=True).start()
+
+
+def _orphaned():
+    """Whether the Snakemake process of this job (see :func:`watch_parent`) has gone."""
+    if _parent_pid is None:
+        return False
+    if os.getppid() == _parent_pid:
+        return False
+    if Path("/proc/self/stat").exists():
+        return not _is_ancestor(_parent_pid)
+    return True
+
+
+def _check_parent(path):
+    """Raise :class:`OrphanedJobError` if the job's Snakemake process has gone."""
+    if _orphaned():
+        raise OrphanedJobError(
+            f"{path}: not written: the Snakemake process that started this job "
+            f"(pid {_parent_pid}) has exited"
+        )
+
+
+def _mount_point(path):
+    """The mount point of the file system that holds ``path``."""
+    path = Path(os.path.abspath(path))
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _disk_full(path, error):
+    """A DataError saying the disk is full, if ``error`` means that; else None.
+
+    ``numpy.save`` reports a short write as ``OSError("N requested and M
+    written")`` without an errno; it counts as a full disk when the file
+    system has less room left than the bytes that were not written.
+    """
+    if not isinstance(error, OSError):
+        return None
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    short_write = re.fullmatch(r"(\d+) requested and (\d+) written", str(error))
+    if not full and short_write:
+        missing = int(short_write[1]) - int(short_write[2])
+        try:
+            full = shutil.disk_usage(Path(path).parent).free < missing
+        except OSError:
+            full = False
+    if not full:
+        return None
+    return DataError(f"{path}: not written: the disk is full (no space left on {_mount_point(Path(path).parent)})")
 
 
 @contextlib.contextmanager
@@ -53,7 +229,15 @@ def atomic_path(path):
     fd, tmp_path = _create_temporary(path)
     os.close(fd)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except OSError as error:
+            # Checked before the temporary file is removed (which frees space).
+            full = _disk_full(path, error)
+            if full is None:
+                raise
+            raise full from error
+        _check_parent(path)
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -81,8 +265,15 @@ def _write_atomically(path, data):
     """
     fd, tmp_path = _create_temporary(path)
     try:
-        with open(fd, "wb") as file:
-            file.write(data)
+        try:
+            with open(fd, "wb") as file:
+                file.write(data)
+        except OSError as error:
+            full = _disk_full(path, error)
+            if full is None:
+                raise
+            raise full from error
+        _check_parent(path)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -168,14 +359,16 @@ def load_params(path):
 
 
 def write_audio(directory, ids, audio, sample_rate):
-    """Write one float32 WAV file per sound, each atomically.
+    """Write one float32 WAV file per sound, each atomically, and the manifest.
 
     Every file is the bytes libsndfile writes for that sound (float WAV
     without PEAK chunk): the sounds share one length and rate, hence one
     header, rendered once by libsndfile; each file is that header and the
     sound's little-endian float32 samples. Writing through libsndfile
     file by file took 4 to 13 times longer (``benchmarks/run.py``): it
-    calls ``fsync`` on every file it closes.
+    calls ``fsync`` on every file it closes. The manifest
+    (:data:`MANIFEST_NAME`: ``file``, ``bytes``, ``sha256``, tab-separated)
+    is written last.
 
     Parameters
     ----------
@@ -192,11 +385,19 @@ def write_audio(directory, ids, audio, sample_rate):
     if audio.ndim != 2 or audio.shape[0] != len(ids):
         raise ValueError(f"write_audio: {len(ids)} ids for audio of shape {audio.shape}")
     names = [f"{sound_id}.wav" for sound_id in ids]
-    _remove_stale_temporaries(directory, names)
+    _remove_stale_temporaries(directory, [*names, MANIFEST_NAME])
+    # The manifest of an earlier dataset goes first: it must never vouch
+    # for files that are being replaced.
+    (directory / MANIFEST_NAME).unlink(missing_ok=True)
     header = wav_header(audio.shape[1], sample_rate)
     samples = audio.astype("<f4", copy=False)
+    lines = ["file\tbytes\tsha256\n"]
     for name, sound in zip(names, samples, strict=True):
-        _write_atomically(directory / name, header + sound.tobytes())
+        data = header + sound.tobytes()
+        _write_atomically(directory / name, data)
+        lines.append(f"{name}\t{len(data)}\t{hashlib.sha256(data).hexdigest()}\n")
+    # Written last: it is newer than every sound it lists.
+    _write_atomically(directory / MANIFEST_NAME, "".join(lines).encode())
 
 
 def wav_header(n_samples, sample_rate):
@@ -251,18 +452,25 @@ def read_audio(directory, ids):
     Raises
     ------
     DataError
-        If a file is missing, corrupted or truncated, or if the files do not
-        all share one length and one sample rate.
+        If a file is missing, corrupted or truncated, differs from the
+        dataset's manifest (size or SHA-256), or if the files do not all
+        share one length and one sample rate; the message says how to
+        regenerate the dataset.
     """
     directory = Path(directory)
     ids = list(ids)
     if not ids:
         raise DataError(f"{directory}: no sounds to read")
+    manifest = _read_manifest(directory)
     paths = [directory / f"{sound_id}.wav" for sound_id in ids]
     # First pass, headers only: the common format is the most frequent one,
     # so a damaged file is named even if it comes first.
     formats = []
     for path in paths:
+        if path.name not in manifest:
+            raise DataError(f"{path}: not in the dataset's {MANIFEST_NAME}; {_regenerate(directory)}")
+        if not path.exists():
+            raise DataError(f"{path}: missing (deleted after synthesis); {_regenerate(directory)}")
         try:
             info = soundfile.info(path)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
@@ -279,11 +487,157 @@ def read_audio(directory, ids):
         raise DataError(f"{directory}: expected mono audio, got {channels} channels")
     audio = np.empty((len(ids), n_samples), dtype=np.float32)
     for row, path in enumerate(paths):
+        data = path.read_bytes()
+        size, checksum = manifest[path.name]
+        if len(data) != size or hashlib.sha256(data).hexdigest() != checksum:
+            raise DataError(
+                f"{path}: altered after synthesis (its size or SHA-256 differs from {MANIFEST_NAME}); "
+                f"{_regenerate(directory)}"
+            )
         try:
-            sound, _ = soundfile.read(path, dtype="float32", frames=n_samples)
+            sound, _ = soundfile.read(io.BytesIO(data), dtype="float32", frames=n_samples)
         except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
             raise DataError(f"{path}: cannot read audio ({error})") from error
         if sound.shape[0] != n_samples:
             raise DataError(f"{path}: truncated ({sound.shape[0]} of {n_samples} samples readable)")
         audio[row] = sound
     return audio, int(sample_rate)
+
+
+def _regenerate(audio_dir):
+    """How to regenerate the dataset whose audio is in ``audio_dir``."""
+    dataset_dir = Path(audio_dir).parent
+    return (
+        f"regenerate the dataset: snakemake --cores 8 --forcerun synthesize "
+        f"(or delete {dataset_dir} and run again)"
+    )
+
+
+def _read_manifest(directory):
+    """``{file name: (bytes, sha256)}`` of a dataset's audio directory."""
+    path = Path(directory) / MANIFEST_NAME
+    try:
+        table = pd.read_csv(path, sep="\t", dtype={"file": str, "bytes": "int64", "sha256": str})
+    except FileNotFoundError:
+        raise DataError(
+            f"{path}: missing, so the dataset's sounds cannot be verified; {_regenerate(directory)}"
+        ) from None
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"{path}: cannot read manifest ({error}); {_regenerate(directory)}") from error
+    if list(table.columns) != ["file", "bytes", "sha256"]:
+        raise DataError(f"{path}: expected columns file, bytes, sha256; {_regenerate(directory)}")
+    return dict(zip(table["file"], zip(table["bytes"].tolist(), table["sha256"]), strict=True))
+
+
+def check_audio_manifest(directory):
+    """Cheap check (no reading) that a synthesized dataset's sounds are intact.
+
+    For the workflow's start: every file of the manifest must exist, have
+    the size the manifest records, and be no newer than the manifest.
+    :func:`read_audio` later compares every file it reads byte for byte
+    (SHA-256).
+
+    Parameters
+    ----------
+    directory : str or Path
+        A dataset's audio directory. Nothing is checked if it does not
+        exist, or has no manifest and no ``.snakemake_timestamp`` (the
+        marker Snakemake writes once the synthesis job has succeeded):
+        then the synthesis has not run or was interrupted, which Snakemake
+        handles itself.
+
+    Raises
+    ------
+    DataError
+        Naming the first file that was deleted, resized or replaced, and how
+        to regenerate the dataset.
+    """
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST_NAME
+    if not directory.is_dir():
+        return
+    if not manifest_path.exists() and not (directory / ".snakemake_timestamp").exists():
+        return
+    manifest = _read_manifest(directory)
+    written = manifest_path.stat().st_mtime_ns
+    for name, (size, _) in manifest.items():
+        path = directory / name
+        try:
+            found = path.stat()
+        except FileNotFoundError:
+            raise DataError(f"{path}: missing (deleted after synthesis); {_regenerate(directory)}") from None
+        if found.st_size != size:
+            raise DataError(
+                f"{path}: {found.st_size} bytes, but {size} when synthesized (replaced after synthesis); "
+                f"{_regenerate(directory)}"
+            )
+        if found.st_mtime_ns > written:
+            raise DataError(
+                f"{path}: modified after synthesis (newer than {MANIFEST_NAME}); {_regenerate(directory)}"
+            )
+
+
+def write_json_if_changed(path, data):
+    """Write ``data`` as JSON, atomically, unless the file already holds exactly that.
+
+    The file's modification time thus changes only with its content: a rule
+    that takes it as input reruns when, and only when, ``data`` changed.
+
+    Returns
+    -------
+    changed : bool
+    """
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    path = Path(path)
+    try:
+        if path.read_text() == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return True
+
+
+def interrupted_outputs(root="."):
+    """Output files that Snakemake still marks incomplete although they exist.
+
+    Snakemake marks a job's outputs incomplete when the job starts and
+    unmarks them once it has recorded the job as finished. An output that
+    exists with its mark still set was written by a job whose Snakemake
+    run was interrupted before recording it (Snakemake, sent SIGINT alone,
+    waits for its running jobs and exits without recording them). Snakemake
+    itself checks these marks only for jobs it knows before resolving its
+    checkpoints: the jobs behind ``check_model`` (embed, isomap, ...) would
+    escape the check, hence this one.
+
+    Parameters
+    ----------
+    root : str or Path
+        The working directory of the workflow.
+
+    Returns
+    -------
+    paths : list of str
+        Relative paths of regular files (directory outputs are left to
+        Snakemake), sorted.
+    """
+    from base64 import urlsafe_b64decode
+
+    markers = Path(root) / ".snakemake" / "incomplete"
+    if not markers.is_dir():
+        return []
+    found = []
+    for marker in markers.rglob("*"):
+        if not marker.is_file() or marker.name == "migration_underway":
+            continue
+        # Long ids are split into directories "@<chunk>" (snakemake.persistence).
+        parts = marker.relative_to(markers).parts
+        encoded = "".join(part.removeprefix("@") for part in parts)
+        try:
+            path = urlsafe_b64decode(encoded.encode()).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if not os.path.isabs(path) and (Path(root) / path).is_file():
+            found.append(path)
+    return sorted(found)

@@ -1,7 +1,13 @@
 """File I/O: atomic writes, lossless float32 WAV, clear errors on bad files."""
 
+import hashlib
 import os
+import re
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -141,3 +147,201 @@ def test_load_params_rejects_duplicates_and_missing_ids(tmp_path):
     pd.DataFrame({"f1": [1, 2]}).to_csv(tmp_path / "noid.csv", index=False)
     with pytest.raises(DataError, match="expected columns sound_id"):
         load_params(tmp_path / "noid.csv")
+
+
+# The manifest of a dataset's audio (sizes and SHA-256, written last).
+
+REGENERATE = "regenerate the dataset: snakemake --cores 8 --forcerun synthesize (or delete {} and run again)"
+
+
+def test_manifest_lists_every_sound_with_its_checksum(dataset_dir):
+    directory, ids = dataset_dir
+    manifest = pd.read_csv(directory / gear.io.MANIFEST_NAME, sep="\t")
+    assert manifest["file"].tolist() == [f"{i}.wav" for i in ids]
+    for name, size, checksum in manifest.itertuples(index=False):
+        data = (directory / name).read_bytes()
+        assert size == len(data) and checksum == hashlib.sha256(data).hexdigest()
+    # Written last: newer than (or as new as) every sound.
+    written = (directory / gear.io.MANIFEST_NAME).stat().st_mtime_ns
+    assert all((directory / name).stat().st_mtime_ns <= written for name in manifest["file"])
+
+
+def test_altered_sound_of_the_same_size_is_named(dataset_dir):
+    directory, ids = dataset_dir
+    path = directory / "00001.wav"
+    data = bytearray(path.read_bytes())
+    data[-4:] = np.float32(0.5).tobytes()
+    stat = path.stat()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as `cp -p` would leave it
+    gear.io.check_audio_manifest(directory)  # sizes and times cannot see it
+    with pytest.raises(DataError) as error:
+        read_audio(directory, ids)
+    assert str(error.value) == (
+        f"{path}: altered after synthesis (its size or SHA-256 differs from manifest.tsv); "
+        + REGENERATE.format(directory.parent)
+    )
+
+
+def test_deleted_sound_is_named_with_how_to_regenerate(dataset_dir):
+    directory, ids = dataset_dir
+    path = directory / "00002.wav"
+    path.unlink()
+    expected = f"{path}: missing (deleted after synthesis); " + REGENERATE.format(directory.parent)
+    with pytest.raises(DataError) as error:
+        read_audio(directory, ids)
+    assert str(error.value) == expected
+    with pytest.raises(DataError) as error:
+        gear.io.check_audio_manifest(directory)
+    assert str(error.value) == expected
+
+
+def test_replaced_sound_is_found_by_size_or_time(dataset_dir, rng):
+    directory, ids = dataset_dir
+    path = directory / "00000.wav"
+    write_audio(directory / "other", ["00000"], rng.uniform(-1, 1, (1, 1000)).astype(np.float32), 16000)
+    time.sleep(0.01)
+    os.replace(directory / "other/00000.wav", path)
+    path.touch()
+    with pytest.raises(DataError) as error:
+        gear.io.check_audio_manifest(directory)
+    assert str(error.value) == (
+        f"{path}: modified after synthesis (newer than manifest.tsv); " + REGENERATE.format(directory.parent)
+    )
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(DataError) as error:
+        gear.io.check_audio_manifest(directory)
+    assert str(error.value) == (
+        f"{path}: 100 bytes, but {len(wav_header(1000, 16000)) + 4000} when synthesized (replaced after synthesis); "
+        + REGENERATE.format(directory.parent)
+    )
+
+
+def test_missing_manifest_is_an_error_when_reading(dataset_dir):
+    directory, ids = dataset_dir
+    (directory / "manifest.tsv").unlink()
+    with pytest.raises(DataError) as error:
+        read_audio(directory, ids)
+    assert str(error.value) == (
+        f"{directory / 'manifest.tsv'}: missing, so the dataset's sounds cannot be verified; "
+        + REGENERATE.format(directory.parent)
+    )
+    # At the workflow's start, a directory without manifest is an interrupted
+    # synthesis (Snakemake's own business) unless Snakemake marked it complete.
+    gear.io.check_audio_manifest(directory)
+    (directory / ".snakemake_timestamp").touch()
+    with pytest.raises(DataError, match="manifest.tsv: missing"):
+        gear.io.check_audio_manifest(directory)
+
+
+def test_rewriting_a_dataset_replaces_its_manifest(dataset_dir, rng):
+    directory, ids = dataset_dir
+    audio = rng.uniform(-1, 1, (2, 500)).astype(np.float32)
+    write_audio(directory, ids[:2], audio, 16000)
+    again, _ = read_audio(directory, ids[:2])
+    np.testing.assert_array_equal(again, audio)
+    with pytest.raises(DataError, match="00002.wav: not in the dataset.s manifest.tsv"):
+        read_audio(directory, ids)
+
+
+# A full disk.
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs (needs root; skipped otherwise)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_full_disk_while_saving_an_array_says_so(full_disk):
+    path = full_disk / "embeddings" / "model.npy"
+    with pytest.raises(DataError) as error:
+        save_array(path, np.zeros((36, 4096), dtype=np.float32))
+    assert str(error.value) == f"{path}: not written: the disk is full (no space left on {full_disk})"
+    assert list(path.parent.iterdir()) == []  # no temporary file left
+
+
+def test_full_disk_while_writing_audio_says_so(full_disk, rng):
+    directory = full_disk / "audio"
+    with pytest.raises(DataError) as error:
+        write_audio(directory, [f"{i:05d}" for i in range(40)], rng.uniform(-1, 1, (40, 1000)), 16000)
+    assert re.fullmatch(
+        rf"{re.escape(str(directory))}/\d{{5}}\.wav: not written: the disk is full "
+        rf"\(no space left on {re.escape(str(full_disk))}\)",
+        str(error.value),
+    )
+    assert not [path for path in directory.iterdir() if path.name.startswith(".")]
+
+
+def test_short_write_without_errno_is_a_full_disk_only_when_space_is_short(tmp_path, monkeypatch):
+    # numpy reports a short write as OSError("N requested and M written").
+    def short_write(path, array):
+        raise OSError("147456 requested and 104416 written")
+
+    monkeypatch.setattr(gear.io.np, "save", short_write)
+    monkeypatch.setattr(gear.io.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 0))
+    with pytest.raises(DataError, match="not written: the disk is full"):
+        save_array(tmp_path / "a.npy", np.zeros(3))
+    monkeypatch.setattr(gear.io.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 0, 10**9))
+    with pytest.raises(OSError, match="147456 requested and 104416 written"):
+        save_array(tmp_path / "a.npy", np.zeros(3))
+
+
+# A job whose Snakemake process has gone writes nothing.
+
+
+def test_orphaned_job_renames_nothing_into_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(gear.io, "_parent_pid", 2**22 + 1)  # no such process (above pid_max)
+    with pytest.raises(gear.io.OrphanedJobError, match="not written: the Snakemake process that started"):
+        save_array(tmp_path / "out.npy", np.arange(3))
+    with pytest.raises(gear.io.OrphanedJobError):
+        write_audio(tmp_path / "audio", ["a"], np.zeros((1, 10)), 16000)
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("announced", [False, True])
+def test_orphaned_process_exits_without_writing(tmp_path, announced):
+    # A parent that exits while its child computes: the child, once orphaned,
+    # must neither write its output nor keep running, even if the parent
+    # exited before the child started watching (when the parent announced
+    # its pid, as the workflow does in $GEAR_SNAKEMAKE_PID).
+    out = tmp_path / "out.npy"
+    child = (
+        "import time, numpy as np; from gear.io import watch_parent, save_array; watch_parent(0.1); "
+        f"print('watching', flush=True); time.sleep(3); save_array({str(out)!r}, np.arange(3))"
+    )
+    # Unannounced, the parent waits until the child watches; announced, it
+    # exits at once, before the child has even imported numpy.
+    parent = (
+        "import os, subprocess, sys; "
+        f"os.environ['GEAR_SNAKEMAKE_PID'] = str(os.getpid()) if {announced} else ''; "
+        f"p = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=subprocess.PIPE); "
+        f"{'' if announced else 'p.stdout.readline(); '}print(p.pid, flush=True)"
+    )
+    result = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60)
+    pid = int(result.stdout)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    time.sleep(0.5)
+    assert not out.exists()
+
+
+def test_write_json_if_changed_keeps_the_time_of_unchanged_content(tmp_path):
+    path = tmp_path / "spec.json"
+    assert gear.io.write_json_if_changed(path, {"module": "a", "batch_size": 8})
+    before = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert not gear.io.write_json_if_changed(path, {"batch_size": 8, "module": "a"})
+    assert path.stat().st_mtime_ns == before
+    assert gear.io.write_json_if_changed(path, {"module": "b", "batch_size": 8})
+    assert path.stat().st_mtime_ns > before
