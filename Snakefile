@@ -26,6 +26,16 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/provenance.smk"
 
 
+# Snakemake reports a failed script job as "message: None": repeat each
+# failed job's one-line reason (from its log) at the end of the run.
+onerror:
+    import sys
+    from gear.logs import failed_job_reasons
+
+    for _line in failed_job_reasons(log):
+        print(f"GEAR: failed: {_line}", file=sys.stderr)
+
+
 rule all:
     default_target: True
     input:

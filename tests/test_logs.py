@@ -12,6 +12,8 @@ import textwrap
 
 import pytest
 
+from gear.logs import failed_job_reasons
+
 
 def run_script(code, log):
     """Run ``code`` (with ``log`` bound to the log file's path) in a fresh Python process."""
@@ -101,3 +103,82 @@ def test_an_uncaught_error_ends_in_the_log(log):
     assert result.returncode == 1
     text = log.read_text()
     assert "Traceback" in text and "RuntimeError: simulated failure of a job" in text
+
+
+# The one line a failed job shows on the console, and the summary at the end of the run.
+
+
+def test_uncaught_error_prints_one_line_on_the_console(tmp_path):
+    code = textwrap.dedent(
+        f"""
+        from gear.errors import DataError
+        from gear.logs import log_to_file
+        log_to_file({str(tmp_path / "job.log")!r}, job="isomap (dataset=tiny, model=x)")
+        raise DataError("results/embeddings/tiny/x.npy: cannot read array (truncated)")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    line = "GEAR: isomap (dataset=tiny, model=x): results/embeddings/tiny/x.npy: cannot read array (truncated)"
+    assert result.stderr.splitlines() == [line]
+    log = (tmp_path / "job.log").read_text()
+    assert "Traceback (most recent call last)" in log and f"ERROR gear: {line}" in log
+
+
+def test_unexpected_exception_names_its_type(tmp_path):
+    code = (
+        "from gear.logs import log_to_file; "
+        f"log_to_file({str(tmp_path / 'job.log')!r}, job='regress (dataset=tiny, model=x)'); "
+        "{}['missing']"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stderr.splitlines() == ["GEAR: regress (dataset=tiny, model=x): KeyError: 'missing'"]
+
+
+SNAKEMAKE_LOG = """\
+[Wed Dec  2 05:18:31 2026]
+Error in rule isomap:
+    message: None
+    jobid: 5
+    input: results/embeddings/tiny/nan.npy
+    output: results/isomap/tiny/nan.npy, results/isomap/tiny/nan.json
+    log: logs/isomap/tiny/nan.log (check log file(s) for error details)
+RuleException:
+CalledProcessError in file "workflow/rules/isomap.smk", line 14:
+Error in rule synthesize:
+    message: None
+    jobid: 8
+    output: results/datasets/tiny/params.csv, results/datasets/tiny/audio
+    log: logs/synthesize/tiny.log (check log file(s) for error details)
+Error in rule provenance:
+    message: None
+    jobid: 1
+    output: results/provenance.json
+    log: logs/provenance.log (check log file(s) for error details)
+Shutting down, this might take some time.
+"""
+
+
+def test_failed_job_reasons_come_from_the_jobs_logs(tmp_path):
+    (tmp_path / "logs/isomap/tiny").mkdir(parents=True)
+    (tmp_path / "logs/synthesize").mkdir(parents=True)
+    (tmp_path / "logs/isomap/tiny/nan.log").write_text(
+        "2026-12-02 05:18:30,001 INFO gear.pipeline: reading\n"
+        "Traceback (most recent call last):\n  ...\ngear.errors.DataError: x\n"
+        "2026-12-02 05:18:30,002 ERROR gear: GEAR: isomap (dataset=tiny, model=nan): x.npy: not finite\n"
+    )
+    (tmp_path / "logs/synthesize/tiny.log").write_text(
+        "Traceback (most recent call last):\nImportError: cannot import name 'PARAMETERS'\n"
+    )
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(SNAKEMAKE_LOG)
+    assert failed_job_reasons(log, root=tmp_path) == [
+        "isomap (dataset=tiny, model=nan): x.npy: not finite",
+        f"synthesize: ImportError: cannot import name 'PARAMETERS' (see {tmp_path / 'logs/synthesize/tiny.log'})",
+        f"provenance: failed (see {tmp_path / 'logs/provenance.log'})",
+    ]
+
+
+def test_no_reasons_without_a_log(tmp_path):
+    assert failed_job_reasons(tmp_path / "absent.log") == []
+    assert failed_job_reasons(None) == []
