@@ -13,7 +13,7 @@ import yaml
 from gear.datasets import dataset_size
 from gear.errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "sorted_keys", "load_config"]
+__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "sorted_keys", "load_config", "load_yaml_strict"]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -120,6 +120,61 @@ def sorted_keys(value):
     return value
 
 
+def _duplicate_keys(node, where=()):
+    """First duplicated key of a composed YAML document: (dotted key, first line, second line)."""
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    return ".".join([*where, key_node.value]), seen[key_node.value], line
+                seen[key_node.value] = line
+            found = _duplicate_keys(value_node, (*where, str(getattr(key_node, "value", "?"))))
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_keys(item, (*where, str(index)))
+            if found:
+                return found
+    return None
+
+
+def load_yaml_strict(path):
+    """Read a YAML file as ``yaml.safe_load`` does, but refuse duplicate keys.
+
+    PyYAML (and so Snakemake's ``configfile``) keeps the last of two equal
+    keys of a mapping without a word: a second ``base:`` under ``models:``
+    would silently replace the first.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    data : object
+        The parsed document.
+
+    Raises
+    ------
+    ConfigError
+        One line: the file, the duplicated key (dotted) and both lines; or
+        why the file cannot be read.
+    """
+    try:
+        with open(path) as file:
+            text = file.read()
+        duplicate = _duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicate is None:
+            return yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"config: cannot read {path} ({' '.join(str(error).split())})") from error
+    key, first, second = duplicate
+    raise ConfigError(f"config: {path}: duplicate key {key!r} at lines {first} and {second}")
+
+
 def load_config(path, root=None):
     """Read and validate a YAML configuration file.
 
@@ -133,9 +188,5 @@ def load_config(path, root=None):
     -------
     config : dict
     """
-    try:
-        with open(path) as file:
-            config = yaml.safe_load(file)
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"config: cannot read {path} ({error})") from error
+    config = load_yaml_strict(path)
     return validate_config(config, root=SCHEMA_PATH.parents[2] if root is None else root)

@@ -6,7 +6,7 @@ import os
 
 from snakemake.sourcecache import LocalSourceFile
 
-from gear.config import SCHEMA_PATH, sorted_keys, validate_config
+from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
 
@@ -21,6 +21,9 @@ GEAR_ROOT = (
 )
 
 try:
+    # PyYAML (Snakemake's configfile) keeps the last of two equal keys.
+    for _configfile in workflow.configfiles:
+        load_yaml_strict(_configfile)
     validate_config(config, root=GEAR_ROOT)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
