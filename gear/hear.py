@@ -12,10 +12,13 @@ one-line message that names the module or model id, so that a failing
 Snakemake job says which model broke and why.
 """
 
+import faulthandler
 import importlib
 import logging
 import numbers
+import os
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -25,6 +28,8 @@ import torch
 from tqdm import tqdm
 
 from gear.errors import DataError, ModelError
+from gear.logs import report_fatal
+from gear.models._torch_utils import checkpoint_error_detail
 
 __all__ = [
     "HEAR_FUNCTIONS",
@@ -123,6 +128,13 @@ def load_model(module: types.ModuleType, weights: str | None = None, model_id: s
     try:
         model = module.load_model(*load_args)
     except Exception as error:
+        # PyTorch's own message for such a file advises disabling its
+        # weights_only safeguard: never repeat that advice.
+        detail = checkpoint_error_detail(error) if weights else None
+        if detail is not None:
+            raise ModelError(
+                f"model {label!r}: weights file {str(weights)!r} is not a valid checkpoint for this model ({detail})"
+            ) from error
         raise ModelError(f"model {label!r}: loading failed: {_one_line(error)}") from error
     for attribute in ("sample_rate", "scene_embedding_size"):
         value = getattr(model, attribute, None)
@@ -165,6 +177,7 @@ def embed_scenes(
     model_id: str = "",
     sound_ids=None,
     progress: bool = True,
+    timeout: float | None = None,
 ) -> np.ndarray:
     """Scene embeddings of many sounds, computed batch by batch.
 
@@ -184,6 +197,13 @@ def embed_scenes(
         Names of the sounds for error messages; row indices if omitted.
     progress : bool
         Show a tqdm progress bar on stderr.
+    timeout : float > 0 or None
+        Seconds one call of ``get_scene_embeddings`` (one batch) may take.
+        When exceeded, the process logs the Python stacks, reports one line
+        naming the model, the batch and the limit
+        (:func:`gear.logs.report_fatal`) and exits with status 1 at once:
+        a model stuck in C code cannot be interrupted, and nothing has been
+        written yet. For workflow jobs only; None: no limit.
 
     Returns
     -------
@@ -229,7 +249,8 @@ def embed_scenes(
             stop = min(start + batch_size, n_sounds)
             batch = torch.from_numpy(audio[start:stop])
             try:
-                output = _to_numpy(module.get_scene_embeddings(batch, model))
+                with _time_limit(timeout, label, sound_ids[start:stop]):
+                    output = _to_numpy(module.get_scene_embeddings(batch, model))
             except Exception as error:
                 raise ModelError(
                     f"model {label!r}: get_scene_embeddings failed on sounds "
@@ -256,6 +277,51 @@ def embed_scenes(
             f"model {label!r}: non-finite embedding values for sounds {_describe_ids(non_finite)}"
         )
     return embeddings
+
+
+def _format_seconds(seconds):
+    return f"{seconds:g} s"
+
+
+class _time_limit:
+    """Context manager: end the process if the block takes more than ``seconds``.
+
+    A watchdog thread waits for the block; if the block is still running at
+    the deadline, it dumps every thread's stack to stderr (the job's log),
+    reports the one-line reason and calls ``os._exit(1)``: a Python-level
+    alarm would not interrupt a model blocked in C code.
+    """
+
+    def __init__(self, seconds, label, sound_ids):
+        self.seconds = seconds
+        self.label = label
+        self.sound_ids = list(sound_ids)
+        self._done = threading.Event()
+
+    def _watch(self):
+        if self._done.wait(self.seconds):
+            return
+        message = (
+            f"model {self.label!r}: get_scene_embeddings did not return within the time limit of "
+            f"{_format_seconds(self.seconds)} on sounds {_describe_ids(self.sound_ids)}; "
+            f"nothing was written (raise models.{self.label}.timeout or embedding_timeout if it is only slow)"
+        )
+        try:
+            faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        except (OSError, ValueError, RuntimeError):  # stderr without a file descriptor
+            pass
+        report_fatal(message)
+        logging.shutdown()
+        os._exit(1)
+
+    def __enter__(self):
+        if self.seconds is not None:
+            threading.Thread(target=self._watch, name="gear-time-limit", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        return False
 
 
 def resample_audio(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:

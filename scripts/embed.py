@@ -8,6 +8,11 @@ from gear.pipeline import embed
 log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 model = snakemake.params.model
+# The time limit is read from the configuration, not passed as a param:
+# changing it must not rerun the embedding.
+timeout = snakemake.config["models"][snakemake.wildcards.model].get(
+    "timeout", snakemake.config["embedding_timeout"]
+)
 embed(
     snakemake.input.params,
     snakemake.input.audio,
@@ -18,4 +23,5 @@ embed(
     weights=model["weights"],
     batch_size=model["batch_size"],
     resample=snakemake.params.resample,
+    timeout=timeout,
 )

@@ -1,7 +1,11 @@
 """Tests of gear.hear: loading HEAR modules, batched extraction, resampling."""
 
+import os
+import subprocess
 import sys
+import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +177,82 @@ def test_resample_preserves_frequency(orig_sr, target_sr):
 def test_resample_identity():
     audio = np.zeros((2, 100), dtype=np.float32)
     assert hear.resample_audio(audio, 16000, 16000) is audio
+
+
+# A weights file that is no checkpoint, and a model that never returns.
+
+
+@pytest.mark.parametrize(
+    "content, detail",
+    [
+        (bytes(range(256)) * 16, "not a PyTorch checkpoint"),
+        (b"PK\x03\x04" + b"\x00" * 100, "not a PyTorch checkpoint, or a damaged one"),
+    ],
+)
+def test_weights_file_of_random_bytes_is_not_a_valid_checkpoint(tmp_path, content, detail):
+    # PyTorch's own message advises torch.load(..., weights_only=False): never repeated.
+    path = tmp_path / "random.pt"
+    path.write_bytes(content)
+    with pytest.raises(ModelError) as error:
+        hear.load_model(hear.load_hear_module("gear.models.base"), str(path), model_id="base")
+    assert str(error.value) == (
+        f"model 'base': weights file '{path}' is not a valid checkpoint for this model ({detail})"
+    )
+    assert "weights_only" not in str(error.value)
+
+
+def test_state_dict_reader_says_the_file_is_not_a_checkpoint(tmp_path):
+    from gear.models._torch_utils import load_state_dict_file
+
+    path = tmp_path / "random.pt"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ModelError) as error:
+        load_state_dict_file(path, "openl3")
+    assert str(error.value) == (
+        f"openl3: weights file '{path}' is not a valid checkpoint for this model (not a PyTorch checkpoint)"
+    )
+
+
+def test_checkpoint_of_pickled_objects_is_refused_without_the_unsafe_advice(tmp_path):
+    path = tmp_path / "objects.pt"
+    torch.save({"optimizer": types.SimpleNamespace(lr=0.1)}, path)
+    with pytest.raises(ModelError) as error:
+        hear.load_model(hear.load_hear_module("gear.models.base"), str(path), model_id="base")
+    assert str(error.value) == (
+        f"model 'base': weights file '{path}' is not a valid checkpoint for this model (it holds pickled "
+        "Python objects (types.SimpleNamespace), not only tensors; save the model's state_dict instead)"
+    )
+
+
+def test_hung_model_stops_the_job_naming_model_batch_and_limit(tmp_path):
+    # In a subprocess: the time limit ends the process (a model stuck in C
+    # code cannot be interrupted otherwise).
+    fake_models = Path(__file__).parent / "fake_models"
+    code = (
+        "import numpy as np; from gear import hear, logs; "
+        f"logs.log_to_file({str(tmp_path / 'job.log')!r}, job='embed (model=sleepy)'); "
+        "module = hear.load_hear_module('sleeping_model'); model = hear.load_model(module, model_id='sleepy'); "
+        "hear.embed_scenes(module, model, np.zeros((12, 100)), batch_size=5, model_id='sleepy', "
+        "sound_ids=[f'{i:05d}' for i in range(12)], timeout=1.5); print('returned')"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(fake_models), os.environ.get("PYTHONPATH", "")]))
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and "returned" not in result.stdout
+    message = (
+        "model 'sleepy': get_scene_embeddings did not return within the time limit of 1.5 s on sounds "
+        "00000, 00001, 00002, 00003, 00004 (5 sounds); nothing was written (raise models.sleepy.timeout "
+        "or embedding_timeout if it is only slow)"
+    )
+    assert result.stderr.splitlines() == [f"GEAR: embed (model=sleepy): {message}"]
+    log = (tmp_path / "job.log").read_text()
+    assert f"ERROR gear: GEAR: embed (model=sleepy): {message}" in log
+    assert "sleeping_model.py" in log  # where it hung (faulthandler's dump)
+    assert time.monotonic() - start < 60
+
+
+def test_no_time_limit_when_none(monkeypatch):
+    module = _fake_module(monkeypatch)
+    model = hear.load_model(module)
+    out = hear.embed_scenes(module, model, _indexed_audio(6), batch_size=4, progress=False, timeout=None)
+    assert out.shape == (6, 4)

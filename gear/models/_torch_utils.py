@@ -23,6 +23,8 @@ import contextlib
 import importlib
 import logging
 import os
+import pickle
+import re
 import sys
 import types
 from collections.abc import Mapping
@@ -42,6 +44,7 @@ __all__ = [
     "seeded",
     "hub_weights_error",
     "load_state_dict_file",
+    "checkpoint_error_detail",
     "load_hf_model",
     "HiddenStateRecorder",
     "chunk_ranges",
@@ -253,13 +256,53 @@ def load_state_dict_file(path, label):
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ModelError(f"{label}: cannot read weights file {str(path)!r}: {error}") from error
+        detail = checkpoint_error_detail(error) or " ".join(str(error).split())
+        raise ModelError(
+            f"{label}: weights file {str(path)!r} is not a valid checkpoint for this model ({detail})"
+        ) from error
     for key in ("state_dict", "model_state", "model"):
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
     if not isinstance(state, Mapping):
         raise ModelError(f"{label}: {str(path)!r} holds a {type(state).__name__}, not a state dict")
     return dict(state)
+
+
+def checkpoint_error_detail(error):
+    """What is wrong with a weights file, from the error torch.load raised; None if unrelated.
+
+    torch's own messages for these errors advise re-running ``torch.load``
+    with ``weights_only=False``, which would execute whatever code the file
+    carries; GEAR never passes that advice on. The error's causes are
+    searched too (a wrapper may have re-raised it).
+
+    Parameters
+    ----------
+    error : BaseException
+
+    Returns
+    -------
+    detail : str or None
+        A short reason, e.g. ``"not a PyTorch checkpoint"``.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        text = str(error)
+        if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in text:
+            unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+            if unsupported:
+                return (
+                    f"it holds pickled Python objects ({unsupported[1]}), not only tensors; "
+                    "save the model's state_dict instead"
+                )
+            return "not a PyTorch checkpoint"
+        if "PytorchStreamReader failed" in text:
+            return "not a PyTorch checkpoint, or a damaged one"
+        if type(error).__name__ == "SafetensorError":
+            return "not a safetensors file, or a damaged one"
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def load_hf_model(model_class, config, repo_id, model_file_path, label, where):
