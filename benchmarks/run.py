@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The published loop synthesis lives with the test that validates it.
 sys.path.insert(0, str(ROOT / "tests"))
 
-STAGES = ("synthesis", "wav", "isomap_exact", "isomap_landmark", "knn", "metrics", "embedding")
+STAGES = ("synthesis", "wav", "isomap_exact", "isomap_landmark", "knn", "metrics", "scores", "embedding")
 PRESETS = ("full", "quick", "tiny")
 COLUMNS = [
     "stage", "case", "n", "dim", "ours_s", "reference", "reference_s", "ratio",
@@ -218,6 +218,34 @@ def measure_metrics(impl, n, dim):
     return seconds, None, f"{len(table)} metrics"
 
 
+def measure_scores(impl, n, dim):
+    """The scores of issue 11 inside ``compute_metrics``: MLP probe, sweeps, bootstrap.
+
+    ``ours`` is the whole of ``compute_metrics`` with the shallow MLP probe
+    and 1,000 bootstrap resamples; ``without`` skips the MLP and resamples
+    10 times, so the difference is what the probe and the intervals cost.
+    The latent parameters lie on a grid (sweeps need grid lines).
+    """
+    from gear.metrics import compute_metrics
+
+    side = int(round((n / 4) ** (1 / 3)))
+    axes = [np.linspace(0, 1, side), np.linspace(0, 1, side), np.linspace(0, 1, 4 * side)]
+    latent = np.column_stack([grid.ravel() for grid in np.meshgrid(*axes, indexing="ij")])
+    # The random Fourier features of synthetic_embedding, on the grid.
+    rng = np.random.default_rng(0)
+    weights, phases = rng.normal(0, 2.0, (3, dim)), rng.uniform(0, 2 * np.pi, dim)
+    points = np.empty((len(latent), dim), dtype=np.float32)
+    for start in range(0, len(latent), 8192):
+        block = slice(start, start + 8192)
+        points[block] = np.cos(latent[block] @ weights + phases) * np.sqrt(2 / dim)
+    coordinates = latent + np.random.default_rng(1).normal(0, 0.01, latent.shape)
+    params = params_table(latent)
+    parameters = [name for name in params.columns if name != "sound_id"]
+    options = {"mlp": True, "n_resamples": 1000} if impl == "ours" else {"mlp": False, "n_resamples": 10}
+    seconds, table = _timed(compute_metrics, points, coordinates, params, parameters=parameters, **options)
+    return seconds, None, f"{len(latent)} sounds on a {side} x {side} x {4 * side} grid, {len(table)} metrics"
+
+
 def measure_embedding(impl, n, model_name):
     """Scene embeddings of gear2023 sounds: GEAR's batching (``embed_scenes`` with
     the model's ``batch_size`` in ``config.yaml``) or one forward pass."""
@@ -255,6 +283,7 @@ MEASURES = {
     "isomap_landmark": measure_isomap,
     "knn": measure_knn,
     "metrics": measure_metrics,
+    "scores": measure_scores,
     "embedding": measure_embedding,
 }
 
@@ -329,6 +358,9 @@ def plan(preset):
                         {"impl": "sklearn", "n": n, "dim": dim}, "KNeighborsRegressor", "max_abs_diff"))  # fmt: skip
     for n in (pick(25_000, 5_000, 200), pick(100_000, 20_000, 800)):
         rows.append(Row("metrics", "compute_metrics", n, 512, {"impl": "ours", "n": n, "dim": 512}))
+    for n in (pick(2_500, 2_500, 256), pick(100_000, 20_000, 2_000)):
+        rows.append(Row("scores", "MLP probe + intervals", n, 512, {"impl": "ours", "n": n, "dim": 512},
+                        {"impl": "without", "n": n, "dim": 512}, "compute_metrics without them"))  # fmt: skip
 
     n = pick(500, 64, 8)
     for model_name in ("base", "crepe", "mfcc") if preset != "tiny" else ("mfcc",):
