@@ -208,7 +208,7 @@ def test_gear_is_installed(path):
     syntax = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert syntax.returncode == 0, f"{script.name}: {syntax.stderr}"
     # The workflow exports the repository's path for the script.
-    assert 'os.environ.setdefault("GEAR_ROOT", workflow.basedir)' in (ROOT / "workflow/rules/common.smk").read_text()
+    assert 'os.environ.setdefault("GEAR_ROOT", GEAR_ROOT)' in (ROOT / "workflow/rules/common.smk").read_text()
     _, pip = env_specs(path)
     assert not [item for item in pip if item.startswith(("-e", "--editable"))], (
         f"{path.name}: a relative editable install breaks once Snakemake copies the file; "
@@ -293,20 +293,22 @@ def _imports(path, module_level_only):
 
 def needed_packages(path, module_level_only):
     """Normalized distribution names that a file needs, following ``gear`` modules."""
-    needed, seen, todo = set(), set(), [path]
+    needed, seen, todo = set(), set(), [(path, module_level_only)]
     while todo:
-        current = todo.pop()
-        if current in seen:
+        current, top_level = todo.pop()
+        if (current, top_level) in seen:
             continue
-        seen.add(current)
-        for module in _imports(current, module_level_only):
+        seen.add((current, top_level))
+        for module in _imports(current, top_level):
             top = module.split(".")[0]
             if top == "gear":
                 parts = module.split(".")
-                for index in range(1, len(parts) + 1):  # packages' __init__ run too
+                for index in range(1, len(parts) + 1):
                     found = _module_path(".".join(parts[:index]))
                     if found:
-                        todo.append(found)
+                        # A parent package's __init__ runs its module level only
+                        # (gear/__init__.py imports gear.api on first use).
+                        todo.append((found, module_level_only or index < len(parts)))
             elif top not in STDLIB:
                 needed.update(normalize(name) for name in DISTRIBUTIONS.get(top, [top]))
     return needed
