@@ -72,6 +72,12 @@ def validate_config(config, root="."):
     validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
+        where = list(error.absolute_path)
+        is_device = where == ["device"] or where[::2] == ["models", "device"]
+        if is_device and error.validator in ("pattern", "type"):
+            raise ConfigError(
+                f"config: {_location(where)}: {error.instance!r} is not one of auto, cpu, cuda, cuda:N"
+            )
         raise ConfigError(f"config: {_location(error.absolute_path)}: {error.message}")
     sizes = {dataset_id: dataset_size(spec, dataset_id) for dataset_id, spec in config["datasets"].items()}
     _check_neighbors(config, sizes)

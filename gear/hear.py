@@ -10,6 +10,15 @@ wrappers live in :mod:`gear.models`; third-party modules (``hearbaseline``,
 Every failure is raised as :class:`~gear.errors.ModelError` with a
 one-line message that names the module or model id, so that a failing
 Snakemake job says which model broke and why.
+
+Devices follow HEAR's evaluation kit (``heareval.embeddings``): a model
+that is a ``torch.nn.Module`` is moved to the requested device
+(:func:`load_model` with ``device=``), each batch is given to
+``get_scene_embeddings`` as a torch tensor on the device the model's
+tensors are on (:func:`model_device`), and the embeddings are brought back
+to the CPU as float32. A model without PyTorch tensors (NumPy, TensorFlow,
+TFLite or ONNX inside a parameter-free module) gets CPU tensors, as before.
+On the CPU nothing changes: the batch is the same tensor, bit for bit.
 """
 
 import faulthandler
@@ -17,6 +26,8 @@ import importlib
 import logging
 import numbers
 import os
+import platform
+import re
 import sys
 import threading
 import types
@@ -34,6 +45,10 @@ from gear.models._torch_utils import checkpoint_error_detail
 __all__ = [
     "HEAR_FUNCTIONS",
     "load_hear_module",
+    "DEVICE_SETTING",
+    "resolve_device",
+    "model_device",
+    "device_name",
     "load_model",
     "embed_scenes",
     "resample_audio",
@@ -46,6 +61,9 @@ HEAR_FUNCTIONS = ("load_model", "get_scene_embeddings", "get_timestamp_embedding
 
 # How many offending sound ids an error message lists before summarising.
 _MAX_LISTED_IDS = 10
+
+#: Values of the ``device`` setting (also the pattern of the config schema).
+DEVICE_SETTING = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
 
 # Sounds per soxr call: soxr resamples all channels of a call together, so
 # chunking bounds its temporary buffers without changing any sample.
@@ -93,7 +111,113 @@ def _label(module, model_id):
     return model_id or getattr(module, "__name__", repr(module))
 
 
-def load_model(module: types.ModuleType, weights: str | None = None, model_id: str = ""):
+def _cuda_visible_devices():
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return "CUDA_VISIBLE_DEVICES not set" if value is None else f"CUDA_VISIBLE_DEVICES={value}"
+
+
+def resolve_device(device, label="") -> torch.device:
+    """The torch device that a ``device`` setting names, if PyTorch sees it.
+
+    Parameters
+    ----------
+    device : str
+        ``auto`` (a CUDA device when PyTorch sees one, else the CPU),
+        ``cpu``, ``cuda`` (the first visible CUDA device) or ``cuda:N``.
+    label : str
+        Model name for messages.
+
+    Returns
+    -------
+    device : torch.device
+        ``cpu`` or ``cuda:N`` (with its index).
+
+    Raises
+    ------
+    ModelError
+        One line naming the model: the setting is not one of the above, or
+        names a CUDA device that PyTorch does not see (the message gives
+        ``CUDA_VISIBLE_DEVICES``, and says so if torch is a CPU-only build).
+    """
+    if not isinstance(device, str) or not DEVICE_SETTING.match(device):
+        raise ModelError(
+            f"model {label!r}: device setting {device!r} is not one of auto, cpu, cuda, cuda:N"
+        )
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        build = (
+            f"; torch {torch.__version__} is a CPU-only build, see envs/torch-cuda.yaml"
+            if torch.version.cuda is None
+            else ""
+        )
+        raise ModelError(
+            f"model {label!r}: device {device!r} requested but PyTorch sees no CUDA device "
+            f"({_cuda_visible_devices()}{build})"
+        )
+    index = int(device.partition(":")[2] or torch.cuda.current_device())
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ModelError(
+            f"model {label!r}: device {device!r} requested but PyTorch sees {count} CUDA "
+            f"device{'s' if count != 1 else ''}, cuda:0 to cuda:{count - 1} ({_cuda_visible_devices()})"
+        )
+    return torch.device("cuda", index)
+
+
+def model_device(model) -> torch.device:
+    """Where a model's PyTorch tensors are: the device its batches go to.
+
+    The device of its first parameter or buffer; the CPU for a module
+    without any (the weight-free and the TensorFlow/TFLite/ONNX wrappers,
+    which compute with NumPy or their own runtime) and for a model that is
+    no ``torch.nn.Module``.
+    """
+    if isinstance(model, torch.nn.Module):
+        for tensor in model.parameters():
+            return tensor.device
+        for tensor in model.buffers():
+            return tensor.device
+    return torch.device("cpu")
+
+
+def device_name(device) -> str:
+    """Name of a device: the GPU's (``torch.cuda.get_device_name``), else the CPU's model."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as file:
+            for line in file:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _place(model, device, label):
+    """Move a torch model to ``device`` (HEAR's evaluation kit does ``model.to(device)``)."""
+    if not isinstance(model, torch.nn.Module):
+        logger.info("model %s is not a torch.nn.Module: it runs where its own runtime places it", label)
+        return model
+    if next(model.parameters(), None) is None and next(model.buffers(), None) is None:
+        logger.info("model %s holds no PyTorch tensors: it computes on the CPU (NumPy, its runtime)", label)
+        return model
+    if device.type == "cuda":
+        # float32 means float32 on the GPU too: no TF32 in matmuls or
+        # convolutions (cuDNN allows it by default), so results stay within
+        # float rounding of the CPU's.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    moved = model.to(device)
+    logger.info("model %s on %s (%s)", label, device, device_name(device))
+    return model if moved is None else moved
+
+
+def load_model(
+    module: types.ModuleType, weights: str | None = None, model_id: str = "", device: str | None = None
+):
     """Load the model of a HEAR module and check its required attributes.
 
     Parameters
@@ -105,6 +229,11 @@ def load_model(module: types.ModuleType, weights: str | None = None, model_id: s
         ``module.load_model()`` is called without arguments.
     model_id : str
         Name of the model in the configuration, used in messages.
+    device : str or None
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (see
+        :func:`resolve_device`, checked before loading): a
+        ``torch.nn.Module`` holding tensors is moved there. None: the
+        model stays where ``module.load_model`` put it.
 
     Returns
     -------
@@ -115,10 +244,12 @@ def load_model(module: types.ModuleType, weights: str | None = None, model_id: s
     Raises
     ------
     ModelError
-        If the weights path does not exist, loading fails, or the model
+        If the device setting is wrong or names a device PyTorch does not
+        see, the weights path does not exist, loading fails, or the model
         lacks a valid ``sample_rate`` or ``scene_embedding_size``.
     """
     label = _label(module, model_id)
+    target = None if device is None else resolve_device(device, label)
     if weights:
         if not Path(weights).exists():
             raise ModelError(f"model {label!r}: weights file {str(weights)!r} does not exist")
@@ -150,6 +281,11 @@ def load_model(module: types.ModuleType, weights: str | None = None, model_id: s
         model.sample_rate,
         model.scene_embedding_size,
     )
+    if target is not None:
+        try:
+            model = _place(model, target, label)
+        except Exception as error:  # e.g. CUDA out of memory
+            raise ModelError(f"model {label!r}: cannot move it to {target}: {_one_line(error)}") from error
     return model
 
 
@@ -188,9 +324,12 @@ def embed_scenes(
     model : object
         Model returned by :func:`load_model`.
     audio : np.ndarray [shape=(n_sounds, n_samples)]
-        Mono audio at ``model.sample_rate``, converted to float32.
+        Mono audio at ``model.sample_rate``, converted to float32. Each
+        batch is passed as a torch tensor on :func:`model_device` of the
+        model (the CPU unless :func:`load_model` moved it).
     batch_size : int > 0
-        Sounds per call to ``module.get_scene_embeddings``.
+        Sounds per call to ``module.get_scene_embeddings``; with the
+        wrapper's own frame chunks, what bounds memory (on a GPU too).
     model_id : str
         Name of the model, used in messages and on the progress bar.
     sound_ids : sequence of length n_sounds, optional
@@ -233,12 +372,14 @@ def embed_scenes(
     dim = int(model.scene_embedding_size)
     embeddings = np.empty((n_sounds, dim), dtype=np.float32)
     non_finite = []
+    device = model_device(model)
     logger.info(
-        "model %s: embedding %d sounds of %d samples in batches of %d",
+        "model %s: embedding %d sounds of %d samples in batches of %d on %s",
         label,
         n_sounds,
         audio.shape[1],
         batch_size,
+        device,
     )
     # no_grad rather than inference_mode: inference tensors cannot be
     # updated in place later, which breaks modules that cache tensors.
@@ -248,13 +389,20 @@ def embed_scenes(
         for start in range(0, n_sounds, batch_size):
             stop = min(start + batch_size, n_sounds)
             batch = torch.from_numpy(audio[start:stop])
+            if device.type != "cpu":
+                batch = batch.to(device)
             try:
                 with _time_limit(timeout, label, sound_ids[start:stop]):
                     output = _to_numpy(module.get_scene_embeddings(batch, model))
             except Exception as error:
+                hint = (
+                    f" (lower models.{label}.batch_size, now {batch_size}, to use less GPU memory)"
+                    if isinstance(error, torch.cuda.OutOfMemoryError)
+                    else ""
+                )
                 raise ModelError(
                     f"model {label!r}: get_scene_embeddings failed on sounds "
-                    f"{_describe_ids(sound_ids[start:stop])}: {_one_line(error)}"
+                    f"{_describe_ids(sound_ids[start:stop])}: {_one_line(error)}{hint}"
                 ) from error
             expected = (stop - start, dim)
             if output.shape != expected:

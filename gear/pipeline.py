@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import torch
 
 from gear import hear
 from gear.datasets import make_dataset
@@ -134,7 +135,10 @@ def read_availability(status_paths):
 
 
 def collect_embedding_costs(stats_paths, table_path):
-    """One table of extraction time and peak memory per (dataset, model).
+    """One table of extraction time, peak memory and device per (dataset, model).
+
+    ``peak_device_mb`` (GPU memory) is empty for CPU runs, and so are the
+    device columns of statistics written before they were recorded.
 
     Parameters
     ----------
@@ -148,7 +152,8 @@ def collect_embedding_costs(stats_paths, table_path):
             stats = json.load(file)
         rows.append({"dataset": dataset, **stats})
     columns = ["dataset", "model", "n_sounds", "samples_per_sound", "model_sample_rate", "dim", "batch_size",
-               "seconds", "sounds_per_second", "peak_rss_mb"]  # fmt: skip
+               "seconds", "sounds_per_second", "peak_rss_mb",
+               "device", "device_name", "peak_device_mb"]  # fmt: skip
     save_table(table_path, pd.DataFrame(rows, columns=columns))
 
 
@@ -189,6 +194,7 @@ def embed(
     batch_size=64,
     resample=True,
     timeout=None,
+    device="auto",
 ):
     """Scene embeddings of every sound of a dataset by one HEAR model.
 
@@ -199,7 +205,11 @@ def embed(
     embedding_path : str or Path
         Output ``.npy``, float32 (n_sounds, dim), rows in ``params.csv`` order.
     stats_path : str or Path
-        Output JSON: time, throughput, peak memory, sample rates.
+        Output JSON: time, throughput, peak memory, sample rates, and the
+        device: ``device`` (``cpu`` or ``cuda:N``), ``device_name`` and
+        ``peak_device_mb`` (``torch.cuda.max_memory_allocated`` during
+        the embedding, model weights included; null on the CPU), with the
+        ``device_setting`` asked for.
     model_id, module_name : str
     weights : str or None
     batch_size : int
@@ -208,15 +218,21 @@ def embed(
         False, the samples are read at the model's rate (``gear2023``).
     timeout : float or None
         Seconds one batch may take (see :func:`gear.hear.embed_scenes`).
+    device : str
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (:func:`gear.hear.resolve_device`).
+        A model without PyTorch tensors computes on the CPU whatever it is.
     """
     params = load_params(params_path)
     audio, file_rate = read_audio(audio_dir, params["sound_id"])
     module = hear.load_hear_module(module_name)
-    model = hear.load_model(module, weights, model_id=model_id)
+    model = hear.load_model(module, weights, model_id=model_id, device=device)
+    used = hear.model_device(model)
     model_rate = int(model.sample_rate)
     if resample and file_rate != model_rate:
         logger.info("resampling %d sounds from %d Hz to %d Hz", len(audio), file_rate, model_rate)
         audio = hear.resample_audio(audio, file_rate, model_rate)
+    if used.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(used)
     start = time.perf_counter()
     embeddings = hear.embed_scenes(
         module,
@@ -243,9 +259,13 @@ def embed(
         "sounds_per_second": embeddings.shape[0] / seconds if seconds > 0 else None,
         # ru_maxrss is in KiB on Linux: the whole job's peak, loading included.
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device_setting": device,
+        "device": str(used),
+        "device_name": hear.device_name(used),
+        "peak_device_mb": torch.cuda.max_memory_allocated(used) / 2**20 if used.type == "cuda" else None,
     }
     save_json(stats_path, stats)
-    logger.info("%s: %d x %d embeddings in %.1f s", model_id, *embeddings.shape, seconds)
+    logger.info("%s: %d x %d embeddings in %.1f s on %s", model_id, *embeddings.shape, seconds, used)
 
 
 def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors, distance="euclidean", **options):

@@ -13,6 +13,8 @@ model = snakemake.params.model
 timeout = snakemake.config["models"][snakemake.wildcards.model].get(
     "timeout", snakemake.config["embedding_timeout"]
 )
+# So is the device: the embeddings do not depend on it beyond float rounding.
+device = snakemake.config["models"][snakemake.wildcards.model].get("device", snakemake.config["device"])
 embed(
     snakemake.input.params,
     snakemake.input.audio,
@@ -24,4 +26,5 @@ embed(
     batch_size=model["batch_size"],
     resample=snakemake.params.resample,
     timeout=timeout,
+    device=device,
 )

@@ -18,6 +18,11 @@ Checked here:
 - every pip entry is a pinned requirement (``NAME==VERSION``) or an index
   option, and every pin of a package the requirements files pin, pip or
   conda, has their version;
+- ``envs/torch-cuda.yaml`` is ``envs/torch.yaml`` with PyTorch's CUDA index
+  (the one ``requirements-models-torch-cuda.txt`` names) for its CPU index,
+  its post-deploy script refuses a torch that is no CUDA build, and the
+  SLURM profile's GPU example, uncommented, is a valid profile that points
+  the PyTorch models with weights at it;
 - GEAR is installed in every environment by its post-deploy script, with
   every dependency it declares in ``pyproject.toml`` pinned (pip would
   otherwise take the latest);
@@ -60,12 +65,17 @@ def normalize(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def requirement_lines(path):
+    """The non-empty lines of a requirements file, comments removed."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
 def read_requirements(path):
-    """``{normalized name: version}`` of a requirements file."""
+    """``{normalized name: version}`` of a requirements file (index options left out)."""
     pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
+    for line in requirement_lines(path):
+        if PIP_OPTION.match(line):
             continue
         match = PIN.match(line)
         assert match, f"{path.name}: not a pinned requirement: {line!r}"
@@ -144,7 +154,7 @@ def model_envs():
 
 def test_there_are_environment_files():
     names = {path.name for path in ENVS}
-    assert {"gear.yaml", "torch.yaml", "tf.yaml"} <= names
+    assert {"gear.yaml", "torch.yaml", "torch-cuda.yaml", "tf.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda path: path.name)
@@ -230,6 +240,87 @@ def test_model_names_an_existing_environment(row):
     assert (ROOT / env).resolve().parent == ROOT / "envs", (
         f"{config}: model {model_id!r}: {env!r} is not under envs/"
     )
+
+
+def test_cuda_environment_is_the_torch_environment_with_the_cuda_build_of_torch():
+    torch_conda, torch_pip = env_specs(ROOT / "envs" / "torch.yaml")
+    cuda_conda, cuda_pip = env_specs(ROOT / "envs" / "torch-cuda.yaml")
+    assert cuda_conda == torch_conda
+    assert [item for item in cuda_pip if PIN.match(item)] == [item for item in torch_pip if PIN.match(item)]
+    cuda_requirements = requirement_lines(ROOT / "requirements-models-torch-cuda.txt")
+    cuda_index = [line for line in cuda_requirements if PIP_OPTION.match(line)]
+    assert cuda_index == ["--extra-index-url https://download.pytorch.org/whl/cu128"]
+    assert [item for item in cuda_pip if PIP_OPTION.match(item)] == cuda_index
+    cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert [item for item in torch_pip if PIP_OPTION.match(item)] == [cpu_index]
+    # The CUDA requirements file pins torch alone, at the CPU build's version.
+    cuda_pins = REQUIREMENTS["requirements-models-torch-cuda.txt"]
+    assert cuda_pins == {"torch": REQUIREMENTS["requirements.txt"]["torch"]}
+    assert nodeps_files(ROOT / "envs" / "torch-cuda.yaml") == nodeps_files(ROOT / "envs" / "torch.yaml")
+
+
+def test_cuda_environment_refuses_a_cpu_build_of_torch(tmp_path):
+    script = (ROOT / "envs" / "torch-cuda.post-deploy.sh").read_text()
+    checks = [line for line in script.splitlines() if "torch.version.cuda" in line and line[:1] != "#"]
+    assert len(checks) == 1 and checks[0].startswith("python -c "), "no check that torch is a CUDA build"
+    # Run the check (the script's last command) against a stand-in torch of each build.
+    command = checks[0][len("python -c ") :].strip("'")
+    for version_cuda, version, code in (("None", "2.13.0+cpu", 1), ('"12.8"', "2.13.0+cu128", 0)):
+        fake = tmp_path / version / "torch"
+        fake.mkdir(parents=True)
+        (fake / "__init__.py").write_text(
+            f"__version__ = {version!r}\nclass version:\n    cuda = {version_cuda}\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", command],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": str(fake.parent)},
+        )
+        assert result.returncode == code, result.stderr
+        if code:
+            assert result.stderr.strip() == f"envs/torch-cuda.yaml: torch {version} is not a CUDA build"
+
+
+def uncommented_gpu_profile():
+    """The SLURM profile with its GPU example enabled.
+
+    Commented-out settings start with ``#`` and no space (``#gpu: 1``), and
+    their continuation lines, right below, with ``#`` and two or more
+    spaces; prose comments start with ``# ``.
+    """
+    lines, code = [], False
+    for line in (ROOT / "profiles" / "slurm" / "config.yaml").read_text().splitlines():
+        stripped = line.lstrip()
+        code = bool(re.match(r"#\S", stripped)) or (code and stripped.startswith("#  "))
+        lines.append(line.replace("#", "", 1) if code else line)
+    return yaml.safe_load("\n".join(lines))
+
+
+def test_slurm_profile_gpu_example_points_the_pytorch_models_at_the_cuda_environment():
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    from gear.config import validate_config
+
+    plain = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    assert "gpu" not in plain["set-resources"]["embed"], "the GPU example must stay commented out by default"
+    profile = uncommented_gpu_profile()
+    assert profile["set-resources"]["embed"]["gpu"] == 1
+    assert profile["software-deployment-method"] == "conda"
+    # Snakemake's own reading of --config, merged into config.yaml as Snakemake does.
+    override = parse_config(profile["config"])
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    with_weights = {"base", "crepe", "resemblyzer", "pesto", "openl3", "byols", "wav2vec2", "gura"}
+    cuda = {"env": "envs/torch-cuda.yaml"}
+    assert {model for model, spec in override["models"].items() if spec == cuda} == with_weights
+    assert with_weights <= set(config["models"])
+    update_config(config, override)
+    validate_config(config, root=ROOT)
+    envs = {model: spec["env"] for model, spec in config["models"].items()}
+    assert {model for model, env in envs.items() if env == "envs/torch-cuda.yaml"} == with_weights
+    # The weight-free PyTorch-family models stay in the CPU environment.
+    assert {envs[model] for model in ("mfcc", "cqt", "scattering")} == {"envs/torch.yaml"}
 
 
 # What each step imports, statically (nothing is imported here).

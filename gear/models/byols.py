@@ -510,14 +510,16 @@ def get_timestamp_embeddings(audio, model):
     total = n_sounds * n_frames
     chunks = _torch_utils.chunk_ranges(total, model.sound_batch_size)
 
+    device = audio.device
+
     def log_mels(first, last):
-        flat = torch.arange(first, last)
+        flat = torch.arange(first, last, device=device)
         sound = torch.div(flat, n_frames, rounding_mode="floor")
         return sound, model.log_mel(windows[sound, flat % n_frames])
 
     # First pass: mean and (unbiased) standard deviation of each sound's frames.
-    sums = torch.zeros(n_sounds, dtype=torch.float64)
-    squares = torch.zeros(n_sounds, dtype=torch.float64)
+    sums = torch.zeros(n_sounds, dtype=torch.float64, device=device)
+    squares = torch.zeros(n_sounds, dtype=torch.float64, device=device)
     count = None
     with torch.no_grad():
         for first, last in chunks:
@@ -526,7 +528,7 @@ def get_timestamp_embeddings(audio, model):
             count = values.shape[1]
             sums.index_add_(0, sound, values.sum(dim=1))
             squares.index_add_(0, sound, (values**2).sum(dim=1))
-        out = torch.empty(total, EMBEDDING_SIZE)
+        out = torch.empty(total, EMBEDDING_SIZE, device=device)
         if total:
             n_values = count * n_frames
             mean = sums / n_values

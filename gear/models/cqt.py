@@ -116,7 +116,7 @@ def cqt_db(audio):
 
 
 def _decibels(audio, model):
-    audio = _torch_utils.check_audio(audio, model, CqtEmbedding).numpy()
+    audio = _torch_utils.check_audio(audio, model, CqtEmbedding).cpu().numpy()
     if audio.shape[1] == 0:
         raise ValueError("cqt: sounds of 0 samples have no frames")
     return [

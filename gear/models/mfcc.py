@@ -124,7 +124,7 @@ def mfcc(audio):
 
 
 def _coefficients(audio, model):
-    audio = _torch_utils.check_audio(audio, model, MfccEmbedding).numpy()
+    audio = _torch_utils.check_audio(audio, model, MfccEmbedding).cpu().numpy()
     if audio.shape[1] == 0:
         raise ValueError("mfcc: sounds of 0 samples have no frames")
     return [

@@ -173,14 +173,16 @@ def _embed(audio, model, hop_size, reduce_mean):
     needed = (n_frames - 1) * hop_samples + WINDOW_SIZE
     padded = F.pad(padded, (0, max(needed - padded.shape[1], 0)))
     windows = padded.unfold(1, WINDOW_SIZE, hop_samples)[:, :n_frames]
+    # Everything on the audio's device (GEAR passes it on the model's).
+    device = audio.device
     if reduce_mean:
-        out = torch.zeros(n_sounds, EMBEDDING_SIZE, dtype=torch.float64)
+        out = torch.zeros(n_sounds, EMBEDDING_SIZE, dtype=torch.float64, device=device)
     else:
-        out = torch.empty(n_sounds * n_frames, EMBEDDING_SIZE)
+        out = torch.empty(n_sounds * n_frames, EMBEDDING_SIZE, device=device)
     model.eval()
     with torch.no_grad():
         for first, last in _torch_utils.chunk_ranges(n_sounds * n_frames, model.frame_batch_size):
-            flat = torch.arange(first, last)
+            flat = torch.arange(first, last, device=device)
             sound = torch.div(flat, n_frames, rounding_mode="floor")
             embedded = model(windows[sound, flat % n_frames].unsqueeze(1))
             if reduce_mean:

@@ -214,7 +214,8 @@ def _partial_embeddings(audio, model):
     partials : torch.Tensor [shape=(n_sounds, n_partials, 256), dtype=float32]
     starts : np.ndarray [shape=(n_partials,)]
     """
-    audio = _torch_utils.check_audio(audio, model, VoiceEncoderEmbedding).numpy()
+    # Features in NumPy on the CPU; the network on the model's device.
+    audio = _torch_utils.check_audio(audio, model, VoiceEncoderEmbedding).cpu().numpy()
     n_sounds, n_samples = audio.shape
     starts = partial_slices(n_samples)
     # embed_utterance pads the waveform to the end of the last partial.
@@ -235,14 +236,15 @@ def _partial_embeddings(audio, model):
     mels = torch.from_numpy(mels.transpose(0, 2, 1).copy())  # (n_sounds, n_frames, 40)
     index = torch.from_numpy(starts[:, None] + np.arange(PARTIALS_N_FRAMES)[None, :])
     n_partials = len(starts)
-    out = torch.empty(n_sounds * n_partials, EMBEDDING_SIZE)
+    device = next(model.parameters()).device
+    out = torch.empty(n_sounds * n_partials, EMBEDDING_SIZE, device=device)
     model.eval()
     with torch.no_grad():
         for first, last in _torch_utils.chunk_ranges(n_sounds * n_partials, model.partial_batch_size):
             flat = torch.arange(first, last)
             sound = torch.div(flat, n_partials, rounding_mode="floor")
             batch = mels[sound[:, None], index[flat % n_partials]]
-            out[first:last] = model(batch)
+            out[first:last] = model(batch.to(device))
     return out.view(n_sounds, n_partials, EMBEDDING_SIZE), starts
 
 

@@ -130,7 +130,7 @@ def load_model(model_file_path: str = "") -> ScatteringEmbedding:
 
 
 def _scatter(audio, model, reduce_mean):
-    audio = _torch_utils.check_audio(audio, model, ScatteringEmbedding).numpy().astype(np.float64)
+    audio = _torch_utils.check_audio(audio, model, ScatteringEmbedding).cpu().numpy().astype(np.float64)
     n_sounds, n_samples = audio.shape
     if n_samples == 0:
         raise ValueError("scattering: sounds of 0 samples cannot be transformed")
