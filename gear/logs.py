@@ -121,8 +121,9 @@ def failed_job_reasons(snakemake_log, root="."):
 
     Parameters
     ----------
-    snakemake_log : str or Path
-        The log of the Snakemake run (the argument of ``onerror``).
+    snakemake_log : str or Path, or a list of them
+        The log of the Snakemake run (the argument of ``onerror``: a list
+        of paths in Snakemake 9).
     root : str or Path
         Directory the jobs' log paths are relative to (the working directory).
 
@@ -133,6 +134,11 @@ def failed_job_reasons(snakemake_log, root="."):
         (``rule (wildcards): reason``), else ``rule: <the last ERROR record
         or the last line of its log> (see <log>)``.
     """
+    if isinstance(snakemake_log, (list, tuple)):  # Snakemake 9 passes a list of paths
+        lines = []
+        for path in snakemake_log:
+            lines.extend(line for line in failed_job_reasons(path, root) if line not in lines)
+        return lines
     try:
         text = Path(snakemake_log).read_text(errors="replace")
     except (OSError, TypeError):

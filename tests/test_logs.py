@@ -172,7 +172,7 @@ def test_failed_job_reasons_come_from_the_jobs_logs(tmp_path):
     )
     log = tmp_path / "run.snakemake.log"
     log.write_text(SNAKEMAKE_LOG)
-    assert failed_job_reasons(log, root=tmp_path) == [
+    assert failed_job_reasons([log], root=tmp_path) == failed_job_reasons(log, root=tmp_path) == [
         "isomap (dataset=tiny, model=nan): x.npy: not finite",
         f"synthesize: ImportError: cannot import name 'PARAMETERS' (see {tmp_path / 'logs/synthesize/tiny.log'})",
         f"provenance: failed (see {tmp_path / 'logs/provenance.log'})",
