@@ -505,12 +505,15 @@ def read_audio(directory, ids):
 
 
 def _regenerate(audio_dir):
-    """How to regenerate the dataset whose audio is in ``audio_dir``."""
-    dataset_dir = Path(audio_dir).parent
-    return (
-        f"regenerate the dataset: snakemake --cores 8 --forcerun synthesize "
-        f"(or delete {dataset_dir} and run again)"
-    )
+    """How to regenerate the dataset whose audio is in ``audio_dir``.
+
+    Forcing the dataset's ``params.csv`` reruns its synthesis and whatever
+    depends on it, and nothing of other datasets. (Deleting the directory
+    would not do: Snakemake does not remake the missing inputs of outputs
+    that exist.)
+    """
+    params = Path(audio_dir).parent / "params.csv"
+    return f"regenerate the dataset: snakemake --cores 8 --forcerun {params}"
 
 
 def _read_manifest(directory):

@@ -151,7 +151,7 @@ def test_load_params_rejects_duplicates_and_missing_ids(tmp_path):
 
 # The manifest of a dataset's audio (sizes and SHA-256, written last).
 
-REGENERATE = "regenerate the dataset: snakemake --cores 8 --forcerun synthesize (or delete {} and run again)"
+REGENERATE = "regenerate the dataset: snakemake --cores 8 --forcerun {}/params.csv"
 
 
 def test_manifest_lists_every_sound_with_its_checksum(dataset_dir):
