@@ -169,3 +169,47 @@ def all_outputs():
             ext=["png", *EXTRA_FORMATS],
         ),
     ]
+
+
+# The embedding rules (embed.smk): what a model's embeddings depend on, and
+# Snakemake's options for the checks made at parse time.
+EMBEDDING_KEYS = ("module", "weights", "batch_size", "env")
+
+
+def embedding_params(wildcards):
+    """The entries of the model's configuration that its embeddings depend on."""
+    spec = config["models"][wildcards.model]
+    return {key: spec.get(key) for key in EMBEDDING_KEYS}
+
+
+def model_spec_file(wildcards):
+    """The file recording embedding_params (and the weights file's size and time)."""
+    return f"results/models/{wildcards.model}.spec.json"
+
+
+def weights_file_stat(path):
+    """Size and modification time of a weights file, None if there is none."""
+    if not path or not os.path.isfile(path):
+        return None
+    found = os.stat(path)
+    return {"bytes": found.st_size, "mtime_ns": found.st_mtime_ns}
+
+
+def command_line_options():
+    """Snakemake's command-line options (profiles included); None if unknown.
+
+    The parse-time checks of embed.smk need them before Snakemake passes
+    them to the workflow (workflow.dag_settings is still None then). None
+    in a job's own Snakemake process (cluster, subprocess), which checks
+    nothing.
+    """
+    import sys
+
+    if workflow.remote_exec or workflow.subprocess_exec:
+        return None
+    try:
+        from snakemake.cli import parse_args
+
+        return parse_args(sys.argv[1:])[1]
+    except (Exception, SystemExit):  # not run from Snakemake's command line
+        return None

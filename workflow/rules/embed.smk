@@ -1,4 +1,86 @@
+# What makes a model's embeddings: one file per model (model_spec_file),
+# rewritten at parse time only when it changes. Both rules below take it as
+# input, so a change of module, weights (path, size or time), batch size or
+# environment reruns them by modification time, even for outputs whose
+# Snakemake metadata was never written (a job of an interrupted run). The
+# label and the timeout are left out: changing them reruns nothing here.
+import sys
+
+from gear.errors import DataError
+from gear.io import (
+    SNAKEMAKE_PID_ENV,
+    check_audio_manifest,
+    interrupted_outputs,
+    write_json_if_changed,
+)
+
+for _model, _spec in config["models"].items():
+    write_json_if_changed(
+        f"results/models/{_model}.spec.json",
+        {
+            **{key: _spec.get(key) for key in EMBEDDING_KEYS},
+            "weights_file": weights_file_stat(_spec.get("weights")),
+        },
+    )
+
+
+_cli = command_line_options()
+_maintenance = _cli is not None and (_cli.unlock or _cli.cleanup_metadata)
+
+# A sound deleted or replaced after synthesis stops the run here, naming it
+# (a cheap check of sizes and times against the dataset's manifest; every
+# job that reads audio also compares checksums). Skipped for a dataset being
+# regenerated (--forcerun synthesize or one of its files, --forceall) and
+# for --unlock.
+if _cli is not None and not _maintenance and not _cli.forceall:
+    _forced = {os.path.normpath(target) for target in _cli.forcerun or ()}
+    for _dataset in DATASETS:
+        _outputs = [
+            expand(path, dataset=_dataset)[0] for path in rules.synthesize.output
+        ]
+        if "synthesize" in _forced or _forced & set(map(os.path.normpath, _outputs)):
+            continue
+        try:
+            check_audio_manifest(
+                expand(rules.synthesize.output.audio, dataset=_dataset)[0]
+            )
+        except DataError as error:
+            raise WorkflowError(str(error)) from None
+
+
+# Outputs of jobs that finished after their Snakemake run was interrupted
+# (SIGINT to Snakemake alone: it waits for running jobs, then exits without
+# recording them). Snakemake checks its incomplete marks before resolving
+# the check_model checkpoint, so the jobs behind it would escape: they are
+# checked here, by Snakemake's own rule (an error, or a rerun with
+# --rerun-incomplete: the outputs are removed). Not while a run holds the
+# lock, nor in dry runs.
+_locks = ".snakemake/locks"
+if (
+    _cli is not None
+    and not _maintenance
+    and not (os.path.isdir(_locks) and os.listdir(_locks))
+):
+    _interrupted = interrupted_outputs()
+    if _interrupted and _cli.rerun_incomplete:
+        if not _cli.dryrun:
+            for _path in _interrupted:
+                os.remove(_path)
+    elif _interrupted:
+        _more = len(_interrupted) - 3
+        raise WorkflowError(
+            f"{', '.join(_interrupted[:3])}{f' and {_more} more' if _more > 0 else ''}: "
+            "written by a job of an interrupted run, never recorded as complete; "
+            "run snakemake --unlock, then snakemake --cores 8 --rerun-incomplete"
+        )
+
+# Jobs watch this process, and write nothing once it has gone (gear.io.watch_parent).
+os.environ[SNAKEMAKE_PID_ENV] = str(os.getpid())
+
+
 checkpoint check_model:
+    input:
+        spec=model_spec_file,
     output:
         status="results/models/{model}.json",
     log:
@@ -8,7 +90,7 @@ checkpoint check_model:
     resources:
         mem_mb=8000,
     params:
-        model=model_spec,
+        model=embedding_params,
         strict=config["strict"],
     script:
         "../../scripts/check_model.py"
@@ -18,6 +100,7 @@ rule embed:
     input:
         params=rules.synthesize.output.params,
         audio=rules.synthesize.output.audio,
+        spec=model_spec_file,
     output:
         embeddings="results/embeddings/{dataset}/{model}.npy",
         stats="results/embeddings/{dataset}/{model}.json",
@@ -29,7 +112,7 @@ rule embed:
     resources:
         mem_mb=8000,
     params:
-        model=model_spec,
+        model=embedding_params,
         resample=resamples,
     script:
         "../../scripts/embed.py"
