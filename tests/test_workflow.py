@@ -11,6 +11,12 @@ import pandas as pd
 import pytest
 import soundfile
 import yaml
+from scipy.sparse.csgraph import connected_components
+from sklearn.linear_model import RidgeCV
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold
+from sklearn.neighbors import kneighbors_graph
+from sklearn.preprocessing import StandardScaler
 
 from conftest import ROOT, TEST_CONFIG, snakemake
 
@@ -49,7 +55,12 @@ def test_isomap_and_regression_outputs(run, model):
     coordinates = np.load(results / f"isomap/tiny/{model}.npy")
     assert coordinates.shape == (36, 3) and np.isfinite(coordinates).all()
     summary = json.loads((results / f"isomap/tiny/{model}.json").read_text())
-    assert summary["n_neighbors"] == 8 and summary["n_graph_components"] >= 1
+    # The K-NN graph's components, counted independently (scikit-learn's graph, scipy's count).
+    embeddings = np.load(results / f"embeddings/tiny/{model}.npy")
+    n_components, labels = connected_components(kneighbors_graph(embeddings, 8), directed=False)
+    assert summary["n_neighbors"] == 8 and summary["n_graph_components"] == n_components
+    assert sorted(summary["component_sizes"]) == sorted(np.bincount(labels).tolist())
+    assert (summary["joined_edges"] == 0) == (n_components == 1) and summary["method"] == "exact"
     table = pd.read_csv(results / f"regression/tiny/{model}.csv", dtype={"sound_id": str})
     assert len(table) == 36 and {"f1_ratio", "alpha_ratio", "r_ratio", "r_error"} <= set(table.columns)
     # alpha = 0 and r = 0 occur in the grid: their ratios are undefined.
@@ -92,7 +103,32 @@ def test_metrics_table_and_scorecard(run):
                                      "tied_with_best"]  # fmt: skip
     assert set(metrics["model"]) == {"base", "crepe"} and set(metrics["dataset"]) == {"tiny"}
     ridge = metrics[metrics["metric"] == "ridge_r2"]
-    assert len(ridge) == 2 * 3 and ridge["value"].between(-10, 1).all()
+    assert len(ridge) == 2 * 3
+    # The README's probe, recomputed with scikit-learn: ridge (penalty per parameter among
+    # 1e-3 ... 1e5 by leave-one-out) on the standardized embedding, 5 shuffled folds (seed 0),
+    # on each parameter's natural scale (log f1, alpha, r).
+    params = pd.read_csv(results / "datasets/tiny/params.csv", dtype={"sound_id": str})
+    targets = np.column_stack([np.log(params["f1"]), params["alpha"], params["r"]])
+    for model in ("base", "crepe"):
+        embeddings = np.load(results / f"embeddings/tiny/{model}.npy").astype(np.float64)
+        varying = embeddings.std(axis=0) > 0
+        features = StandardScaler().fit_transform(embeddings[:, varying])
+        folds = KFold(n_splits=5, shuffle=True, random_state=0).split(features)
+        expected = np.mean(
+            [
+                r2_score(
+                    targets[test],
+                    RidgeCV(alphas=np.logspace(-3, 5, 9), alpha_per_target=True)
+                    .fit(features[train], targets[train])
+                    .predict(features[test]),
+                    multioutput="raw_values",
+                )
+                for train, test in folds
+            ],
+            axis=0,
+        )
+        got = ridge[ridge["model"] == model].set_index("parameter").loc[["f1", "alpha", "r"], "value"]
+        np.testing.assert_allclose(got.to_numpy(), expected, rtol=0, atol=1e-5)
     assert (results / "figures/tiny/scorecard.png").read_bytes()[:4] == b"\x89PNG"
     # Headline scores carry an interval around their value; the others none.
     headline = metrics[metrics["metric"].isin(["knn_r2", "mlp_r2", "monotonicity"])]
