@@ -5,6 +5,7 @@
 # Snakemake metadata was never written (a job of an interrupted run). The
 # label and the timeout are left out: changing them reruns nothing here.
 import sys
+from types import SimpleNamespace
 
 from gear.errors import DataError
 from gear.io import (
@@ -14,9 +15,13 @@ from gear.io import (
     write_json_if_changed,
 )
 
+# Where the rules will look for it: with the prefix of an importing workflow
+# (module ... prefix:) applied, as Snakemake applies it to inputs.
 for _model, _spec in config["models"].items():
     write_json_if_changed(
-        f"results/models/{_model}.spec.json",
+        workflow.modifier.path_modifier.replace_prefix(
+            model_spec_file(SimpleNamespace(model=_model))
+        ),
         {
             **{key: _spec.get(key) for key in EMBEDDING_KEYS},
             "weights_file": weights_file_stat(_spec.get("weights")),
