@@ -111,6 +111,8 @@ rule embed:
         stats="results/embeddings/{dataset}/{model}.json",
     log:
         "logs/embed/{dataset}/{model}.log",
+    # Between-workflow cache (snakemake --cache): keyed by the dataset's and the model's entries.
+    cache: True
     conda:
         model_env
     threads: 2

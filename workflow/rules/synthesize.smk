@@ -5,6 +5,8 @@ rule synthesize:
         audio=directory("results/datasets/{dataset}/audio"),
     log:
         "logs/synthesize/{dataset}.log",
+    # Between-workflow cache (snakemake --cache): keyed by the spec, the script and the software.
+    cache: True
     conda:
         "../../envs/gear.yaml"
     resources:
