@@ -227,7 +227,13 @@ def _canonical_spec(spec, dataset_id):
     """A dataset entry validated, defaults filled, keys sorted (what the workflow's rules receive)."""
     from gear.config import SCHEMA_PATH, validate_config
 
-    config = {"datasets": {dataset_id: json.loads(json.dumps(dict(spec)))}, "models": {"placeholder": _PLACEHOLDER_MODEL}}
+    config = {
+        "datasets": {dataset_id: json.loads(json.dumps(dict(spec)))},
+        "models": {"placeholder": _PLACEHOLDER_MODEL},
+        # The dataset alone is checked here; K against its size in _settings.
+        "isomap": {"n_neighbors": 1},
+        "regression": {"n_neighbors": 1},
+    }
     validate_config(config, root=SCHEMA_PATH.parents[2])
     return sorted_keys(config["datasets"][dataset_id])
 
