@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from gear.errors import ConfigError, DataError
+from gear.io import atomic_path
 from gear.parameters import Parameter, as_parameters
 from gear.scales import from_scale, to_scale
 
@@ -1013,19 +1013,11 @@ def save_figure(fig: Figure, paths: str | os.PathLike | Iterable[str | os.PathLi
             )
     for path in paths:
         fmt = _SAVE_FORMATS[path.suffix.lower()]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.name}.", dir=path.parent)
-        os.close(handle)
-        try:
+        # atomic_path also removes the temporaries a killed job left for this figure.
+        with atomic_path(path) as tmp:
             # No creation date: identical inputs give identical PDFs.
             metadata = {"CreationDate": None} if fmt == "pdf" else None
             fig.savefig(tmp, format=fmt, dpi=_SAVE_DPI, metadata=metadata)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would survive the rename
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
 
 
 _SCORECARD_KEYS = ("title", "scores", "low", "high", "tied", "vmin", "vmax")

@@ -210,10 +210,4 @@ def test_no_temporary_file_survives(interrupted_chain):
     results, _, _ = interrupted_chain
     hidden = [path.relative_to(results) for path in _files(results) if path.name.startswith(".")]
     leftovers = [path.as_posix() for path in hidden if path.name != ".snakemake_timestamp"]
-    figure_temporary = r"figures/.+/\.[^/]+\.(png|pdf)\.\w+\.(png|pdf)"
-    if leftovers and all(re.fullmatch(figure_temporary, path) for path in leftovers):
-        # Known bug: gear.figures writes each figure through its own mkstemp file and, unlike
-        # gear.io's writers, does not remove the one a killed job left; the restart redraws
-        # the figure, but the stale hidden file stays.
-        pytest.xfail(f"gear.figures leaves the temporary file of a killed figure job: {leftovers}")
     assert not leftovers
