@@ -35,8 +35,9 @@ lint: env
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/
 
+# A zip report: the interactive views share one plotly.js (see the README).
 report: env
-	$(BIN)/snakemake --report report.html
+	$(BIN)/snakemake --report report.zip
 
 clean:
-	rm -rf results logs report.html .snakemake
+	rm -rf results logs report.html report.zip .snakemake

@@ -41,3 +41,4 @@ rule all:
     input:
         all_outputs(),
         views,
+        rules.view_bundle.output.views,

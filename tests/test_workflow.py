@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -87,10 +88,12 @@ def test_interactive_views(run, model):
 
 def test_report_gathers_figures_tables_and_views(run):
     results, _ = run
-    report = results.parent / "report.html"
+    # A zip report: its interactive views share one plotly.js (tests/test_report.py).
+    report = results.parent / "report.zip"
     result = snakemake("--report", str(report), "--configfile", str(TEST_CONFIG), "--directory", str(results.parent))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    html = report.read_text()
+    with zipfile.ZipFile(report) as archive:
+        html = archive.read("report/report.html").decode()
     for category in ("Figure 3: Isomap", "Figure 4: K-NN regression", "Interactive 3-D views", "K-NN regression"):
         assert category in html
     assert "figure3_isomap.png" in html and "coloured by each synthesis parameter" in html  # a caption
