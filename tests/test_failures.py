@@ -21,6 +21,8 @@ def broken_run(tmp_path_factory):
     del config["models"]["crepe"]
     config["models"]["nan"] = {"module": "nan_model", "env": "envs/torch.yaml"}
     config["models"]["crash"] = {"module": "crashing_model", "env": "envs/torch.yaml"}
+    # Hangs in get_scene_embeddings: stopped by its time limit.
+    config["models"]["sleepy"] = {"module": "sleeping_model", "env": "envs/torch.yaml", "batch_size": 4, "timeout": 3}
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     env_path = str(ROOT / "tests" / "fake_models")
@@ -44,9 +46,44 @@ def test_run_fails_and_names_each_broken_model(broken_run):
     assert "simulated out-of-memory" in crash_log
 
 
+def _describe(ids):
+    # As error messages list sounds: the first ten, then how many.
+    return f"{', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''} ({len(ids)} sounds)"
+
+
+def test_each_failed_jobs_reason_reaches_the_console(broken_run):
+    workdir, result = broken_run
+    ids = list(pd.read_csv(workdir / "results/datasets/tiny/params.csv", dtype={"sound_id": str})["sound_id"])
+    nan = f"embed (dataset=tiny, model=nan): model 'nan': non-finite embedding values for sounds {_describe(ids[::3])}"
+    sleepy = (
+        "embed (dataset=tiny, model=sleepy): model 'sleepy': get_scene_embeddings did not return within the "
+        f"time limit of 3 s on sounds {_describe(ids[:4])}; nothing was written (raise models.sleepy.timeout "
+        "or embedding_timeout if it is only slow)"
+    )
+    console = (result.stdout + result.stderr).splitlines()
+    # Once when the job fails, once in the summary at the end of the run.
+    for reason in (nan, sleepy):
+        assert f"GEAR: {reason}" in console
+        assert f"GEAR: failed: {reason}" in console
+    crash = [line for line in console if line.startswith("GEAR: failed: embed (dataset=tiny, model=crash): ")]
+    assert crash == [
+        "GEAR: failed: embed (dataset=tiny, model=crash): model 'crash': get_scene_embeddings failed on sounds "
+        f"{_describe(ids[:64])}: RuntimeError: simulated out-of-memory in the model"
+    ]
+
+
+def test_hung_model_is_stopped_by_its_time_limit(broken_run):
+    workdir, _ = broken_run
+    log = (workdir / "logs/embed/tiny/sleepy.log").read_text()
+    assert "did not return within the time limit of 3 s" in log
+    assert "sleeping_model.py" in log  # the stack where it hung
+    assert not (workdir / "results/embeddings/tiny/sleepy.npy").exists()
+    assert not (workdir / "results/embeddings/tiny/sleepy.json").exists()
+
+
 def test_broken_models_leave_no_partial_output(broken_run):
     workdir, _ = broken_run
-    for model in ("nan", "crash"):
+    for model in ("nan", "crash", "sleepy"):
         assert not (workdir / f"results/embeddings/tiny/{model}.npy").exists()
         assert not (workdir / f"results/isomap/tiny/{model}.npy").exists()
     leftovers = [p.name for p in (workdir / "results/embeddings/tiny").iterdir() if p.name.startswith(".")]
