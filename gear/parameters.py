@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from gear.errors import DataError
 from gear.scales import SCALES, to_scale
@@ -215,18 +214,3 @@ def read_description(path):
         if parameter.scale not in SCALES:
             raise DataError(f"{path}: parameter {parameter.name!r} has unknown scale {parameter.scale!r}")
     return description
-
-
-def varying(params, parameters):
-    """The parameters whose column takes more than one value.
-
-    Parameters
-    ----------
-    params : pd.DataFrame
-    parameters : sequence of Parameter
-
-    Returns
-    -------
-    parameters : list of Parameter
-    """
-    return [p for p in parameters if pd.Series(params[p.name]).nunique() > 1]
