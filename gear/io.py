@@ -113,6 +113,47 @@ def _alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
+def available_cores():
+    """CPUs this process may run on: its CPU affinity (set by SLURM, ``taskset``, cgroups).
+
+    Returns
+    -------
+    int
+        At least 1; ``os.cpu_count()`` where the affinity is unknown.
+    """
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # macOS, Windows
+        return max(os.cpu_count() or 1, 1)
+
+
+def capped_cores(requested, available):
+    """The cores a local Snakemake run may schedule: never more than the machine has.
+
+    ``snakemake --cores 8`` on a two-CPU machine would run four two-thread
+    jobs at once, each three to nine times slower than alone; GEAR's jobs
+    use as many threads as Snakemake gives them (BLAS, PyTorch, TensorFlow),
+    so the sum must stay within the CPUs.
+
+    Parameters
+    ----------
+    requested : int or None
+        ``--cores`` (None: not given).
+    available : int
+        CPUs this process may use (`available_cores`).
+
+    Returns
+    -------
+    int or None
+        ``min(requested, available)``; None if ``requested`` is None.
+    """
+    if requested is None:
+        return None
+    if available < 1:
+        raise ValueError(f"available cores must be at least 1, got {available}")
+    return min(int(requested), int(available))
+
+
 def watch_parent(poll_seconds=1.0):
     """Make this process write no output once the Snakemake process that started it has gone.
 

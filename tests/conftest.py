@@ -30,14 +30,15 @@ def rng():
     return np.random.default_rng(20231)
 
 
-def snakemake(*args, cwd=ROOT, timeout=900):
-    """Run Snakemake on GEAR's Snakefile in a subprocess."""
+def snakemake(*args, cwd=ROOT, timeout=900, **options):
+    """Run Snakemake on GEAR's Snakefile in a subprocess (``options`` go to `subprocess.run`)."""
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
+        **options,
     )
 
 

@@ -3,9 +3,11 @@
 
 import json
 import os
+import sys
 
 from snakemake.sourcecache import LocalSourceFile
 
+from gear.io import available_cores, capped_cores
 from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
@@ -40,6 +42,20 @@ config.update(_canonical)
 
 # The repository, for the envs/*.post-deploy.sh scripts (pip install -e).
 os.environ.setdefault("GEAR_ROOT", GEAR_ROOT)
+
+# GEAR's jobs use every thread Snakemake gives them: run locally, never more
+# threads at once than this machine (its CPU affinity) has, whatever --cores
+# says. A cluster executor schedules on its nodes, not here.
+if workflow.is_main_process and workflow.local_exec:
+    _cores = capped_cores(workflow._cores, available_cores())
+    if _cores != workflow._cores:
+        print(
+            f"GEAR: --cores {workflow._cores} is more than the {_cores} "
+            f"CPU{'s' if _cores > 1 else ''} available here: at most {_cores} "
+            f"thread{'s run' if _cores > 1 else ' runs'} at once",
+            file=sys.stderr,
+        )
+        workflow.global_resources["_cores"] = _cores
 
 DATASETS = list(config["datasets"])
 RESAMPLES = {
