@@ -13,15 +13,14 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 
-from gear import hear
-from gear.datasets import make_dataset
 from gear.errors import DataError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
-from gear.manifold import isomap
 from gear.parameters import read_description, write_description
-from gear.regression import knn_regression, summarize
+
+# Each stage imports its own heavy modules (torch, scipy.stats, numba,
+# scikit-learn, matplotlib, plotly): every job is a new process, and the
+# imports of all the stages cost more CPU than most light jobs' work.
 
 __all__ = [
     "record_provenance",
@@ -94,6 +93,8 @@ def check_model(status_path, *, model_id, module_name, weights=None, strict=Fals
     ModelError
         If the model cannot be loaded and ``strict`` is True.
     """
+    from gear import hear  # imports torch: only the model stages pay for it
+
     status = {"model": model_id, "module": module_name, "available": True, "reason": None}
     start = time.perf_counter()
     try:
@@ -174,6 +175,8 @@ def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="da
         Named in error messages.
     """
     start = time.perf_counter()
+    from gear.datasets import make_dataset
+
     dataset = make_dataset(spec, dataset_id)
     logger.info("synthesized %d sounds of %d samples in %.2f s", *dataset.audio.shape, time.perf_counter() - start)
     write_audio(audio_dir, dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
@@ -222,6 +225,10 @@ def embed(
         ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (:func:`gear.hear.resolve_device`).
         A model without PyTorch tensors computes on the CPU whatever it is.
     """
+    import torch
+
+    from gear import hear
+
     params = load_params(params_path)
     audio, file_rate = read_audio(audio_dir, params["sound_id"])
     module = hear.load_hear_module(module_name)
@@ -276,6 +283,7 @@ def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors
     with ``distance="cosine"`` the embeddings are L2-normalised first
     (:func:`gear.scores.prepare_distance`). The summary records the distance.
     """
+    from gear.manifold import isomap
     from gear.scores import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
@@ -288,6 +296,7 @@ def regress(
     embedding_path, params_path, description_path, table_path, *, n_neighbors, leave_one_out, distance="euclidean"
 ):
     """The paper's K-NN regression for one model: one row per sound (neighbours by ``distance``)."""
+    from gear.regression import knn_regression
     from gear.scores import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
@@ -312,6 +321,8 @@ def summarize_regressions(table_paths, description_path, summary_path, unavailab
     n_resamples : int
         Of the bootstrap interval of the median |log ratio|.
     """
+    from gear.regression import summarize
+
     parameters = read_description(description_path).parameters
     summaries = []
     for model_id, path in table_paths.items():
