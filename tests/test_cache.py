@@ -18,13 +18,15 @@ def tiny_base_config(dataset_id):
     return config
 
 
-def run_with_cache(workdir, config, cache):
+def run_with_cache(workdir, config, cache, dataset_id):
+    """Run up to the dataset's metrics (which read the embeddings' Isomap): what caching feeds."""
     workdir.mkdir()
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     env = {**os.environ, "SNAKEMAKE_OUTPUT_CACHE": str(cache)}
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2", "--cache",
-         "--configfile", "config.yaml", "--replace-workflow-config", "--directory", str(workdir)],
+         "--configfile", "config.yaml", "--replace-workflow-config", "--directory", str(workdir),
+         f"results/metrics/{dataset_id}/base.csv"],
         cwd=workdir, capture_output=True, text=True, timeout=900, env=env,
     )  # fmt: skip
 
@@ -32,7 +34,7 @@ def run_with_cache(workdir, config, cache):
 def test_a_second_checkout_computes_no_embedding(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
-    first = run_with_cache(tmp_path / "first", tiny_base_config("tiny"), cache)
+    first = run_with_cache(tmp_path / "first", tiny_base_config("tiny"), cache, "tiny")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     stored = sorted(path.name for path in cache.iterdir())
     # One entry per named output: synthesis (params, parameters, audio) and embedding (embeddings, stats).
@@ -41,7 +43,7 @@ def test_a_second_checkout_computes_no_embedding(tmp_path):
     ]  # fmt: skip
 
     # Another directory, another name for the same dataset.
-    second = run_with_cache(tmp_path / "second", tiny_base_config("same_sounds"), cache)
+    second = run_with_cache(tmp_path / "second", tiny_base_config("same_sounds"), cache, "same_sounds")
     log = second.stdout + second.stderr
     assert second.returncode == 0, log[-6000:]
     # Neither the synthesis nor the embedding job ran: Snakemake created their
