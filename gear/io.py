@@ -154,6 +154,34 @@ def capped_cores(requested, available):
     return min(int(requested), int(available))
 
 
+def threads_per_job(cores, n_jobs, most=8):
+    """Threads for each of ``n_jobs`` parallel jobs sharing ``cores``: ``cores // n_jobs``, within [1, ``most``].
+
+    Two one-thread embedding jobs at once beat one two-thread job after the
+    other on two cores (``benchmarks/threads.py``: 1.4 to 1.8 times faster
+    for scattering, resemblyzer, PESTO and BirdNET, even for musicnn and
+    Basic Pitch, 0.9 for CREPE), and a multi-threaded job stalls whenever
+    another process takes one of its cores. Threads help once there are
+    more cores than jobs.
+
+    Parameters
+    ----------
+    cores : int
+        Cores of the run (after `capped_cores`).
+    n_jobs : int
+        Jobs that can run at once.
+    most : int
+        Upper bound: beyond it, a job's threads mostly wait.
+
+    Returns
+    -------
+    int
+    """
+    if cores < 1 or n_jobs < 1:
+        raise ValueError(f"cores and jobs must be at least 1, got {cores} and {n_jobs}")
+    return max(1, min(int(most), int(cores) // int(n_jobs)))
+
+
 def watch_parent(poll_seconds=1.0):
     """Make this process write no output once the Snakemake process that started it has gone.
 

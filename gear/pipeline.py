@@ -153,7 +153,7 @@ def collect_embedding_costs(stats_paths, table_path):
             stats = json.load(file)
         rows.append({"dataset": dataset, **stats})
     columns = ["dataset", "model", "n_sounds", "samples_per_sound", "model_sample_rate", "dim", "batch_size",
-               "seconds", "sounds_per_second", "peak_rss_mb",
+               "threads", "seconds", "sounds_per_second", "peak_rss_mb",
                "device", "device_name", "peak_device_mb"]  # fmt: skip
     save_table(table_path, pd.DataFrame(rows, columns=columns))
 
@@ -262,6 +262,7 @@ def embed(
         "resampled": bool(resample and file_rate != model_rate),
         "samples_per_sound": int(audio.shape[1]),
         "batch_size": int(batch_size),
+        "threads": torch.get_num_threads(),
         "seconds": seconds,
         "sounds_per_second": embeddings.shape[0] / seconds if seconds > 0 else None,
         # ru_maxrss is in KiB on Linux: the whole job's peak, loading included.

@@ -1,11 +1,13 @@
 """Never more threads at once than the machine has (gear.io.capped_cores, common.smk)."""
 
+import json
 import os
 import re
 
 import pytest
+import yaml
 
-from gear.io import available_cores, capped_cores
+from gear.io import available_cores, capped_cores, threads_per_job
 
 from conftest import TEST_CONFIG, snakemake
 
@@ -72,3 +74,51 @@ def test_cores_within_the_machine_are_left_alone(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "GEAR: --cores" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "cores, n_jobs, expected", [(2, 20, 1), (2, 2, 1), (2, 1, 2), (16, 4, 4), (64, 2, 8), (3, 2, 1)]
+)
+def test_threads_per_job_shares_the_cores(cores, n_jobs, expected):
+    assert threads_per_job(cores, n_jobs) == expected
+
+
+def test_threads_per_job_rejects_no_cores_or_no_jobs():
+    with pytest.raises(ValueError, match="at least 1"):
+        threads_per_job(0, 3)
+    with pytest.raises(ValueError, match="at least 1"):
+        threads_per_job(2, 0)
+
+
+def _embed_job_threads(dry_run_log):
+    """The threads of each planned embed job of a dry run (Snakemake prints them when above 1)."""
+    blocks = re.split(r"\n(?=\[|localrule |rule )", dry_run_log)
+    return [
+        int(match.group(1)) if (match := re.search(r"^\s+threads: (\d+)$", block, flags=re.MULTILINE)) else 1
+        for block in blocks
+        if re.match(r"(?:local)?rule embed:", block)
+    ]
+
+
+def test_one_embedding_job_gets_both_cores_and_two_get_one_each(tmp_path):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["models"] = {"mfcc": {"module": "gear.models.mfcc", "env": "envs/torch.yaml"}}
+    path = tmp_path / "one_model.yaml"
+    path.write_text(yaml.safe_dump(config))
+    both = min(2, available_cores())  # both cores, where there are two
+    for configfile, expected in ((path, [both]), (TEST_CONFIG, [1, 1])):
+        result = snakemake(
+            "--cores", "2", "-n", "--configfile", str(configfile), "--directory", str(tmp_path),
+            "--replace-workflow-config",
+            *[f"results/embeddings/tiny/{model}.npy" for model in yaml.safe_load(configfile.read_text())["models"]],
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert _embed_job_threads(result.stdout + result.stderr) == expected
+
+
+def test_the_embedding_job_records_its_threads(local_run):
+    results, config = local_run
+    # The tiny config: one dataset, two models, run with --cores 2.
+    for model in config["models"]:
+        stats = json.loads((results / f"embeddings/tiny/{model}.json").read_text())
+        assert stats["threads"] == 1

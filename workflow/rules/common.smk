@@ -7,7 +7,7 @@ import sys
 
 from snakemake.sourcecache import LocalSourceFile
 
-from gear.io import available_cores, capped_cores
+from gear.io import available_cores, capped_cores, threads_per_job
 from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
@@ -196,6 +196,17 @@ def embedding_params(wildcards):
     """The entries of the model's configuration that its embeddings depend on."""
     spec = config["models"][wildcards.model]
     return {key: spec.get(key) for key in EMBEDDING_KEYS}
+
+
+def embedding_threads(wildcards):
+    """Threads of one embedding job: the run's cores shared by all its embedding jobs.
+
+    On 2 cores and 20 embedding jobs, 1 thread each, two jobs at once. On a
+    cluster (or without --cores), 2: the profile's set-threads decides.
+    """
+    if not workflow.local_exec or workflow._cores is None:
+        return 2
+    return threads_per_job(workflow._cores, len(DATASETS) * len(MODELS))
 
 
 def model_spec_file(wildcards):

@@ -115,7 +115,7 @@ rule embed:
     cache: True
     conda:
         model_env
-    threads: 2
+    threads: embedding_threads
     resources:
         mem_mb=8000,
     params:
