@@ -463,4 +463,9 @@ def test_import_analysis_sees_lazy_imports():
     tf_needs = needed_packages(ROOT / "gear" / "models" / "musicnn.py", module_level_only=False)
     assert {"musicnn", "librosa", "torch", "tf-keras"} <= tf_needs
     assert "tensorflow-cpu" in tf_needs or "tensorflow" in tf_needs
-    assert "torch" in needed_packages(ROOT / "scripts" / "synthesize.py", module_level_only=True)
+    # Through gear.pipeline, whose stages import their own heavy modules: the
+    # synthesis script needs torch only through the model stages' imports.
+    synthesize = ROOT / "scripts" / "synthesize.py"
+    assert {"numpy", "pandas", "soundfile"} <= needed_packages(synthesize, module_level_only=True)
+    assert "torch" not in needed_packages(synthesize, module_level_only=True)
+    assert "torch" in needed_packages(synthesize, module_level_only=False)

@@ -29,12 +29,16 @@ def run(workdir, *args):
 
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
-    """A tiny run sent SIGINT (Snakemake's process only) while CREPE embeds."""
+    """A tiny run sent SIGINT (Snakemake's process only) while CREPE embeds.
+
+    Two threads per embedding job, so that one embeds at a time: base has
+    finished, and been recorded, when CREPE starts.
+    """
     workdir = tmp_path_factory.mktemp("sigint")
     (workdir / "config.yaml").write_text(TEST_CONFIG.read_text())
     command = [
         sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-        "--configfile", str(workdir / "config.yaml"), "--directory", str(workdir),
+        "--set-threads", "embed=2", "--configfile", str(workdir / "config.yaml"), "--directory", str(workdir),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
