@@ -5,6 +5,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# More than the machine has is fine: the workflow caps --cores at its CPUs
+# and shares them among the embedding jobs (README, Quick start).
 CORES ?= 8
 
 .PHONY: env run test lint report clean
