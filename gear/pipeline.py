@@ -174,9 +174,9 @@ def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="da
     dataset_id : str
         Named in error messages.
     """
-    start = time.perf_counter()
     from gear.datasets import make_dataset
 
+    start = time.perf_counter()
     dataset = make_dataset(spec, dataset_id)
     logger.info("synthesized %d sounds of %d samples in %.2f s", *dataset.audio.shape, time.perf_counter() - start)
     write_audio(audio_dir, dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
