@@ -159,10 +159,10 @@ def threads_per_job(cores, n_jobs, most=8):
 
     Two one-thread embedding jobs at once beat one two-thread job after the
     other on two cores (``benchmarks/threads.py``: 1.4 to 1.8 times faster
-    for scattering, resemblyzer, PESTO and BirdNET, even for musicnn and
-    Basic Pitch, 0.9 for CREPE), and a multi-threaded job stalls whenever
-    another process takes one of its cores. Threads help once there are
-    more cores than jobs.
+    for scattering, resemblyzer, PESTO and BirdNET, as fast for musicnn and
+    Basic Pitch, 0.9 times as fast for CREPE), and a multi-threaded job
+    stalls whenever another process takes one of its cores. Threads help
+    once there are more cores than jobs.
 
     Parameters
     ----------
