@@ -549,8 +549,9 @@ def gather_metrics(
     ``tied_with_best`` for those scores. The ridge probe is left out of the
     scorecard: on dense grids it saturates near 1 for every model.
 
-    Unavailable models appear in the table as rows of metric
-    ``unavailable`` whose value is empty, with the reason in ``parameter``.
+    The table's column ``unavailable`` holds, for each unavailable model,
+    the reason, on one row whose parameter, metric and value are empty; it
+    is empty for every scored row.
     """
     from gear import figures
     from gear.metrics import HEADLINES, scorecard, tied_with_best
@@ -586,11 +587,11 @@ def gather_metrics(
                        "tied": frames[3].astype(bool), "vmin": -1.0 if metric == "monotonicity" else 0.0,
                        "vmax": 1.0})  # fmt: skip
     dataset = metrics["dataset"].iloc[0] if len(metrics) else ""
+    metrics["unavailable"] = pd.Series([pd.NA] * len(metrics), dtype="string")
     missing = pd.DataFrame(
-        [{"dataset": dataset, "model": m, "parameter": reason, "metric": "unavailable", "value": np.nan}
-         for m, reason in (unavailable or {}).items()],
-        columns=columns,
-    )  # fmt: skip
+        [{"dataset": dataset, "model": m, "unavailable": reason} for m, reason in (unavailable or {}).items()],
+        columns=[*columns, "tied_with_best", "unavailable"],
+    )
     save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
     if panels:
         figure = figures.plot_scorecards(panels)

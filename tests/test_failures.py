@@ -144,6 +144,13 @@ def test_unloadable_models_are_reported_and_the_rest_runs(unavailable_run):
     assert reasons.index.tolist().count("base") == 3 and reasons["base"].isna().all()
     assert "does not exist" in reasons["noweights"]
     assert not (results / "embeddings/tiny/missing.npy").exists()
+    # The metrics table: one row per unavailable model with its reason, apart from the scores.
+    metrics = pd.read_csv(results / "metrics/tiny.csv")
+    reasons = metrics.loc[metrics["unavailable"].notna()].set_index("model")
+    assert sorted(reasons.index) == ["missing", "noweights"]
+    assert "cannot import HEAR module" in reasons.loc["missing", "unavailable"]
+    assert reasons[["parameter", "metric", "value"]].isna().all().all()
+    assert set(metrics.loc[metrics["unavailable"].isna(), "model"]) == {"base"}
     for name in ("figure3_isomap", "figure4_regression"):
         assert (results / f"figures/tiny/{name}.png").stat().st_size > 10_000
     costs = pd.read_csv(results / "embeddings/costs.csv")

@@ -103,7 +103,8 @@ def test_metrics_table_and_scorecard(run):
     results, _ = run
     metrics = pd.read_csv(results / "metrics/tiny.csv")
     assert list(metrics.columns) == ["dataset", "model", "parameter", "metric", "value", "ci_low", "ci_high",
-                                     "tied_with_best"]  # fmt: skip
+                                     "tied_with_best", "unavailable"]  # fmt: skip
+    assert metrics["unavailable"].isna().all()
     assert set(metrics["model"]) == {"base", "crepe"} and set(metrics["dataset"]) == {"tiny"}
     ridge = metrics[metrics["metric"] == "ridge_r2"]
     assert len(ridge) == 2 * 3
