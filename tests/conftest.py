@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +31,40 @@ def rng():
     return np.random.default_rng(20231)
 
 
+SLURM_CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+#: Whether this session started the local SLURM daemons (stopped at its end).
+_slurm_started_here = []
+
+
+def answer_slurm_probe():
+    """Start the local SLURM daemons if Snakemake would otherwise wait for them.
+
+    Every ``snakemake`` command imports the SLURM executor plugin, which
+    runs ``scontrol show config`` at import: with SLURM's tools installed
+    but no controller running (as on this machine after ``.ci/run``), that
+    waits up to 10 s, per command. ``.ci/run`` starts the cluster; when
+    the tests run without it, this starts it once (root, and slurm-wlm
+    already installed: nothing is installed here) and the session stops
+    it.
+    """
+    if _slurm_started_here or os.geteuid() != 0 or shutil.which("slurmctld") is None:
+        return
+    if subprocess.run(["pgrep", "-x", "slurmctld"], capture_output=True).returncode == 0:
+        return
+    started = subprocess.run(["bash", str(SLURM_CLUSTER), "start"], capture_output=True, text=True, timeout=120)
+    _slurm_started_here.append(started.returncode == 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_slurm_if_started_here():
+    yield
+    if _slurm_started_here:
+        subprocess.run(["bash", str(SLURM_CLUSTER), "stop"], timeout=60)
+
+
 def snakemake(*args, cwd=ROOT, timeout=900, **options):
     """Run Snakemake on GEAR's Snakefile in a subprocess (``options`` go to `subprocess.run`)."""
+    answer_slurm_probe()
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args],
         cwd=cwd,

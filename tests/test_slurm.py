@@ -17,9 +17,7 @@ import pandas as pd
 import pytest
 from scipy.spatial import procrustes
 
-from conftest import ROOT, TEST_CONFIG, skip_or_fail
-
-CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+from conftest import ROOT, SLURM_CLUSTER, TEST_CONFIG, skip_or_fail
 
 pytestmark = pytest.mark.workflow
 
@@ -41,13 +39,13 @@ def slurm_cluster():
         skip_or_fail("no running SLURM cluster, and starting one needs root")
     if shutil.which("slurmctld") is None and shutil.which("apt-get") is None:
         skip_or_fail("no running SLURM cluster, and slurm-wlm cannot be installed (no apt-get)")
-    started = subprocess.run(["bash", str(CLUSTER), "start"], capture_output=True, text=True, timeout=600)
+    started = subprocess.run(["bash", str(SLURM_CLUSTER), "start"], capture_output=True, text=True, timeout=600)
     if started.returncode != 0:
         skip_or_fail(f"SLURM could not be started here: {started.stderr.strip()[-500:]}")
     try:
         yield
     finally:
-        subprocess.run(["bash", str(CLUSTER), "stop"], timeout=60)
+        subprocess.run(["bash", str(SLURM_CLUSTER), "stop"], timeout=60)
 
 
 @pytest.fixture(scope="module")
