@@ -29,7 +29,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import qmc
 
 from gear.errors import ConfigError
 from gear.scales import from_scale, spaced_values, to_scale
@@ -144,6 +143,10 @@ def design_table(ranges, design="grid", *, n_sounds=None, n_anchors=None, n_step
         return _sweeps(ranges, n_anchors, n_steps, rng)
     if not n_sounds:
         raise ConfigError(f"design {design}: needs n_sounds")
+    # Imported here: scipy.stats takes 2 s to import, which every Snakemake
+    # command (the config check imports this module) would otherwise pay.
+    from scipy.stats import qmc
+
     if design == "random":
         unit = rng.random((n_sounds, len(ranges)))
     elif design == "sobol":

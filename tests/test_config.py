@@ -1,6 +1,8 @@
 """Configuration: the default config is valid; typos and bad values fail in one line."""
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,13 @@ def test_default_config_is_valid_and_gets_defaults():
     assert config["models"]["crepe"]["batch_size"] == 64
     assert config["datasets"]["gear2023"] == {"synthesizer": "gear2023"}
     assert config["datasets"]["harmonic"]["parameters"]["f1"]["scale"] == "log"
+
+
+def test_the_config_check_does_not_import_scipy_stats():
+    """Every Snakemake command runs the config check: scipy.stats alone took 2 s of it to import."""
+    code = "import sys, gear.config; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_test_config_is_valid():
