@@ -71,6 +71,10 @@ def test_jobs_went_through_slurm(slurm_run):
     _, log = slurm_run
     assert "SLURM run ID" in log
     assert log.count("has been submitted with SLURM jobid") >= 8
+    # The bookkeeping rules run where Snakemake runs; the models' rules through the queue.
+    for rule in ("embedding_costs", "view_bundle"):
+        assert f"localrule {rule}:" in log
+    assert "localrule embed:" not in log and "localrule provenance:" not in log
 
 
 def test_same_outputs_as_a_local_run(slurm_run, local_run):

@@ -137,6 +137,8 @@ rule embedding_costs:
         ),
     log:
         "logs/embed/costs.log",
+    # A second of bookkeeping: on a cluster, run it where Snakemake runs, not through the queue.
+    localrule: True
     conda:
         "../../envs/gear.yaml"
     resources:

@@ -33,6 +33,8 @@ rule view_bundle:
         ),
     log:
         "logs/views/bundle.log",
+    # A second of bookkeeping: on a cluster, run it where Snakemake runs, not through the queue.
+    localrule: True
     conda:
         "../../envs/gear.yaml"
     resources:
