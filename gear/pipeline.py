@@ -590,7 +590,7 @@ def gather_metrics(
     metrics["unavailable"] = pd.Series([pd.NA] * len(metrics), dtype="string")
     missing = pd.DataFrame(
         [{"dataset": dataset, "model": m, "unavailable": reason} for m, reason in (unavailable or {}).items()],
-        columns=[*columns, "tied_with_best", "unavailable"],
+        columns=metrics.columns,
     )
     save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
     if panels:
