@@ -71,9 +71,13 @@ class Range:
         return spaced_values(self.min, self.max, self.num, self.scale)
 
     def from_unit(self, unit):
-        """Map numbers in [0, 1] to the range, linearly on the scale."""
-        low, high = to_scale([self.min, self.max], self.scale)
-        return from_scale(low + np.asarray(unit) * (high - low), self.scale)
+        """Map numbers in [0, 1] to the range, linearly on the scale.
+
+        Correctly rounded (``exact=True``): a design's values are the same
+        bytes on every processor.
+        """
+        low, high = to_scale([self.min, self.max], self.scale, exact=True)
+        return from_scale(low + np.asarray(unit) * (high - low), self.scale, exact=True)
 
 
 def design_size(ranges, design="grid", n_sounds=None, n_anchors=None, n_steps=None):

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from gear.datasets import dataset_size, gear2023, make_dataset, resolve_dataset, sound_ids
@@ -156,25 +158,63 @@ def test_harmonic_random_f1_is_seeded():
 
 
 # Checksums of params.csv and of every WAV file, made by the code of commit
-# 941d8ad (before synthesizers became plug-ins) with tests/data/make_golden.py:
-# the plug-in synthesizers must reproduce the same bytes.
+# 941d8ad (before synthesizers became plug-ins) with tests/data/make_golden.py
+# on a CPU without AVX-512: the plug-in synthesizers must reproduce the same
+# bytes, on every processor.
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_datasets.json").read_text())
+CHECKSUMS_SCRIPT = Path(__file__).parent / "data" / "dataset_checksums.py"
+
+# Every built-in synthesizer, every design and every scale, small.
+SIMD_SPECS = {
+    **{name: entry["spec"] for name, entry in GOLDEN["datasets"].items()},
+    "fm_sobol": {"synthesizer": "fm", "design": "sobol", "n_sounds": 64, "duration": 0.2},
+    "chirp_random": {"synthesizer": "chirp", "design": "random", "n_sounds": 32, "duration": 0.2},
+    "drum_lhs": {"synthesizer": "drum", "design": "lhs", "n_sounds": 32, "duration": 0.2},
+    "harmonic_sweeps_erb": {"synthesizer": "harmonic", "design": "sweeps", "n_anchors": 3, "n_steps": 5,
+                            "duration": 0.1, "parameters": {"f1": {"min": 80, "max": 2000, "scale": "erb"}}},
+    "harmonic_random_mel": {"synthesizer": "harmonic", "design": "random", "n_sounds": 32, "duration": 0.1,
+                            "parameters": {"f1": {"min": 80, "max": 2000, "scale": "mel"}}},
+    "harmonic_semitones": {"synthesizer": "harmonic", "duration": 0.1, "parameters": {
+        "f1": {"min": 55, "max": 1760, "num": 7, "scale": "semitones"}, "alpha": {"min": 0, "max": 2, "num": 2},
+        "r": {"min": 0, "max": 1, "num": 2}}},
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(GOLDEN["datasets"]))
-def test_builtin_datasets_are_byte_identical_to_before_the_plugins(name, tmp_path):
-    from gear.io import save_table, write_audio
+def simd_levels():
+    """``NPY_DISABLE_CPU_FEATURES`` values from none to all of the dispatchable features this CPU has.
 
-    dataset = make_dataset(GOLDEN["datasets"][name]["spec"])
-    save_table(tmp_path / "params.csv", dataset.params)
-    write_audio(tmp_path / "audio", dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
-    audio = hashlib.sha256()
-    for wav in sorted((tmp_path / "audio").glob("*.wav")):
-        audio.update(wav.read_bytes())
-    expected = GOLDEN["datasets"][name]
-    assert len(dataset.params) == expected["n_sounds"]
-    assert hashlib.sha256((tmp_path / "params.csv").read_bytes()).hexdigest() == expected["params_sha256"]
-    assert audio.hexdigest() == expected["audio_sha256"]
+    Each level disables the highest remaining feature too (AVX512_ICL, then
+    X86_V4, then X86_V3 on an AVX-512 machine): every code path numpy can
+    choose here, down to the build's baseline.
+    """
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    found = [name for name in __cpu_dispatch__ if __cpu_features__[name]]
+    return [found[k:] for k in range(len(found), -1, -1)]
+
+
+def checksums_at(disabled):
+    env = {key: value for key, value in os.environ.items() if key != "NPY_DISABLE_CPU_FEATURES"}
+    if disabled:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disabled)
+    done = subprocess.run([sys.executable, str(CHECKSUMS_SCRIPT), json.dumps(SIMD_SPECS)], env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_builtin_datasets_are_the_same_bytes_at_every_simd_level():
+    levels = simd_levels()
+    results = [checksums_at(disabled) for disabled in levels]
+    for disabled, result in zip(levels, results, strict=True):
+        # The level really ran: what was disabled is off, nothing else is.
+        assert not any(result["cpu_features"][name] for name in disabled), (disabled, result["cpu_features"])
+        assert all(result["cpu_features"][name] for name in levels[0] if name not in disabled)
+        for name, golden in GOLDEN["datasets"].items():
+            assert result["datasets"][name] == {key: golden[key] for key in result["datasets"][name]}, (
+                f"{name} differs from the golden checksums with NPY_DISABLE_CPU_FEATURES={' '.join(disabled)!r}"
+            )
+        assert result["datasets"] == results[0]["datasets"], f"bytes differ with {disabled} disabled"
 
 
 def test_gear2023_takes_no_options():
