@@ -1,0 +1,177 @@
+"""Human timbre dissimilarity data: 21 listening studies gathered by timbremetrics.
+
+The sounds and the ratings live in the timbremetrics repository
+(github.com/tiianhk/timbremetrics, at :data:`TIMBREMETRICS_COMMIT`), under
+``timbremetrics/sounds/<dataset>/*.aiff`` (mono, 16-bit, 44.1 kHz, 0.09 to
+4.39 s) and ``timbremetrics/true_dissim/<dataset>_dissimilarity_matrix.txt``:
+334 sounds and 2,614 rated pairs in all. The repository states no licence,
+so GEAR never ships them: they are downloaded on the user's machine into
+GEAR's cache. This module reads a local copy laid out as the repository
+is, and embeds its sounds; the scores are :mod:`gear.analysis.alignment`.
+
+The studies: Grey 1977 and 1978, Iverson 1993 (onsets, remainders, whole
+tones), McAdams 1995, Lakatos 2000 (harmonic, percussive, combined),
+Barthet 2010, Patil 2012, Zacharakis 2014 (English and Greek listeners),
+Siedenburg 2016, Saitis 2020, Vahidi 2020.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from gear.errors import DataError
+
+__all__ = [
+    "TIMBREMETRICS_COMMIT",
+    "TIMBRE_DATASETS",
+    "TimbreDataset",
+    "read_timbre_dataset",
+    "embed_timbre_sounds",
+]
+
+#: The timbremetrics commit whose data GEAR reads (2025-03-26).
+TIMBREMETRICS_COMMIT = "c611b3a6a41872e5037a9e14099d15a70407c124"
+
+#: The 21 datasets, in timbremetrics' order (sorted names).
+TIMBRE_DATASETS = (
+    "Barthet2010",
+    "Grey1977",
+    "Grey1978",
+    "Iverson1993_Onset",
+    "Iverson1993_Remainder",
+    "Iverson1993_Whole",
+    "Lakatos2000_Comb",
+    "Lakatos2000_Harm",
+    "Lakatos2000_Perc",
+    "McAdams1995",
+    "Patil2012_A3",
+    "Patil2012_DX4",
+    "Patil2012_GD4",
+    "Saitis2020_e2set1_general",
+    "Siedenburg2016_e2set1",
+    "Siedenburg2016_e2set2",
+    "Siedenburg2016_e2set3",
+    "Siedenburg2016_e3",
+    "Vahidi2020",
+    "Zacharakis2014_english",
+    "Zacharakis2014_greek",
+)
+
+
+class TimbreDataset:
+    """The sounds of one listening study and their rated dissimilarities.
+
+    Attributes
+    ----------
+    name : str
+    files : list of str
+        Sound file names, in timbremetrics' (sorted) order: row ``i`` of
+        ``dissimilarity`` is ``files[i]``.
+    sounds : list of np.ndarray [shape=(n_samples_i,)], float32
+        Mono audio, each at its own length.
+    sample_rate : int
+    dissimilarity : np.ndarray [shape=(n_sounds, n_sounds)], float64
+        Mean listener ratings; only the part above the diagonal is used.
+    """
+
+    def __init__(self, name, files, sounds, sample_rate, dissimilarity):
+        self.name = name
+        self.files = files
+        self.sounds = sounds
+        self.sample_rate = sample_rate
+        self.dissimilarity = dissimilarity
+
+
+def read_timbre_dataset(root, name):
+    """Read one dataset from a copy of the timbremetrics repository.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder holding ``timbremetrics/sounds`` and
+        ``timbremetrics/true_dissim``.
+    name : str
+        One of :data:`TIMBRE_DATASETS`.
+
+    Returns
+    -------
+    dataset : TimbreDataset
+
+    Raises
+    ------
+    DataError
+        One line naming the dataset and the file: a missing folder or
+        matrix, an unreadable sound, sounds of different sample rates or
+        more than one channel, or a matrix whose size is not the number of
+        sounds.
+    """
+    import soundfile
+
+    base = Path(root) / "timbremetrics"
+    sound_dir = base / "sounds" / name
+    matrix_path = base / "true_dissim" / f"{name}_dissimilarity_matrix.txt"
+    if not sound_dir.is_dir():
+        raise DataError(f"timbre dataset {name}: no sound folder {sound_dir}")
+    files = sorted(path.name for path in sound_dir.iterdir() if path.name.endswith(".aiff"))
+    sounds, rates = [], set()
+    for file in files:
+        try:
+            audio, rate = soundfile.read(sound_dir / file, dtype="float32")
+        except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
+            raise DataError(f"timbre dataset {name}: cannot read {sound_dir / file} ({error})") from error
+        if audio.ndim != 1:
+            raise DataError(f"timbre dataset {name}: {sound_dir / file} has {audio.shape[1]} channels, not 1")
+        sounds.append(audio)
+        rates.add(rate)
+    if len(rates) > 1:
+        raise DataError(f"timbre dataset {name}: sounds at several sample rates {sorted(rates)} in {sound_dir}")
+    try:
+        dissimilarity = np.loadtxt(matrix_path, dtype=np.float64, ndmin=2)
+    except (OSError, ValueError) as error:
+        raise DataError(f"timbre dataset {name}: cannot read {matrix_path} ({error})") from error
+    if dissimilarity.shape != (len(files), len(files)):
+        raise DataError(
+            f"timbre dataset {name}: {matrix_path} is {dissimilarity.shape[0]} x {dissimilarity.shape[1]} "
+            f"for {len(files)} sounds in {sound_dir}"
+        )
+    return TimbreDataset(name, files, sounds, rates.pop() if rates else 0, dissimilarity)
+
+
+def embed_timbre_sounds(module, model, dataset, model_id=""):
+    """Scene embeddings of a dataset's sounds, each alone at its own length.
+
+    As timbremetrics does by default: no padding to a common length; each
+    sound is resampled from its rate to the model's.
+
+    Parameters
+    ----------
+    module, model
+        A HEAR module and its model (:func:`gear.hear.load_model`).
+    dataset : TimbreDataset
+    model_id : str
+        Name in error messages.
+
+    Returns
+    -------
+    embeddings : np.ndarray [shape=(n_sounds, dim)], float32
+
+    Raises
+    ------
+    gear.errors.ModelError
+        If the model fails, returns NaN, or returns a size other than its
+        declared ``scene_embedding_size`` (as a size that depends on the
+        sound's length does); the message names the dataset and the file.
+    """
+    from gear import hear
+    from gear.errors import ModelError
+
+    embeddings = []
+    for file, sound in zip(dataset.files, dataset.sounds, strict=True):
+        audio = hear.resample_audio(sound[np.newaxis], dataset.sample_rate, model.sample_rate)
+        try:
+            # embed_scenes checks the declared size, so a size that depends on the length fails here.
+            embeddings.append(hear.embed_scenes(module, model, audio, batch_size=1, model_id=model_id,
+                                                sound_ids=[file], progress=False))  # fmt: skip
+        except ModelError as error:
+            raise ModelError(f"timbre dataset {dataset.name}, {file}: {error}") from error
+    return np.concatenate(embeddings, axis=0)
