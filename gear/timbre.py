@@ -15,6 +15,7 @@ Barthet 2010, Patil 2012, Zacharakis 2014 (English and Greek listeners),
 Siedenburg 2016, Saitis 2020, Vahidi 2020.
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = [
     "TIMBREMETRICS_COMMIT",
     "TIMBRE_DATASETS",
     "TimbreDataset",
+    "timbre_remotes",
+    "fetch_timbre_data",
     "read_timbre_dataset",
     "embed_timbre_sounds",
 ]
@@ -56,6 +59,59 @@ TIMBRE_DATASETS = (
     "Zacharakis2014_english",
     "Zacharakis2014_greek",
 )
+
+
+#: Where each file is on the web; ``{path}`` is relative to the repository.
+TIMBREMETRICS_URL = "https://raw.githubusercontent.com/tiianhk/timbremetrics/{commit}/{path}"
+
+#: The SHA-256 of every file fetched (made by tests/data/make_timbre_manifest.py).
+_MANIFEST = Path(__file__).with_name("timbremetrics.json")
+
+
+def timbre_remotes():
+    """Every file of the 21 datasets, as remote files pinned by their SHA-256.
+
+    Returns
+    -------
+    remotes : dict {str: gear.fetch.RemoteFile}
+        Keyed by the path in the repository (``timbremetrics/sounds/...``,
+        ``timbremetrics/true_dissim/...``): 334 sounds and 21 matrices.
+    """
+    from gear.fetch import RemoteFile
+
+    manifest = json.loads(_MANIFEST.read_text())
+    return {
+        path: RemoteFile(TIMBREMETRICS_URL.format(commit=manifest["commit"], path=path), sha256, name=path)
+        for path, sha256 in manifest["files"].items()
+    }
+
+
+def fetch_timbre_data(*, mode=None, lock=None):
+    """Download (once) and verify the timbremetrics data; the folder to read it from.
+
+    Parameters
+    ----------
+    mode, lock
+        As for :func:`gear.fetch.fetch`.
+
+    Returns
+    -------
+    root : Path
+        A folder laid out as the repository: pass it to
+        :func:`read_timbre_dataset`.
+
+    Raises
+    ------
+    gear.errors.FetchError
+        One line naming the first file that could not be had, and why
+        (offline, fetching off, a digest mismatch).
+    """
+    from gear.fetch import fetch
+
+    paths = {path: fetch(remote, mode=mode, lock=lock) for path, remote in timbre_remotes().items()}
+    path, local = next(iter(paths.items()))
+    # The cache keeps a URL's path: the repository's layout is below the commit.
+    return Path(str(local)[: -len(path)])
 
 
 class TimbreDataset:
