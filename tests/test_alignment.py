@@ -12,7 +12,13 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from conftest import ROOT, skip_or_fail
-from gear.analysis.alignment import anchor_scores, distance_matrix, normalized_dissimilarity, pooled_scores
+from gear.analysis.alignment import (
+    anchor_scores,
+    distance_matrix,
+    normalized_dissimilarity,
+    pooled_scores,
+    tied_with_best,
+)
 from gear.errors import DataError, ModelError
 from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, read_timbre_dataset
 
@@ -235,3 +241,29 @@ def test_each_sound_is_embedded_alone_at_the_models_rate(mirror):
     np.testing.assert_array_equal(embeddings[:, 0], 1)
     np.testing.assert_allclose(embeddings[:, 1], expected, atol=1)
     assert Path(dataset.files[0]).suffix == ".aiff"
+
+
+def anchors_like(spearman, mae):
+    n = len(spearman)
+    return pd.DataFrame({"mae": mae, "pairs": np.full(n, 3.0), "ndcg": 0.9, "spearman": spearman, "kendall": 0.3,
+                         "triplet": 0.7})  # fmt: skip
+
+
+def test_ties_with_the_best_on_constructed_models(rng):
+    base = {name: rng.normal(0.5, 0.2, n) for name, n in (("a", 40), ("b", 60))}
+    mae = {name: rng.uniform(0.5, 1.0, len(values)) for name, values in base.items()}
+
+    def model(shift, mae_shift=0.0, shuffle=False):
+        order = {name: rng.permutation(len(values)) if shuffle else slice(None) for name, values in base.items()}
+        return {name: anchors_like(values[order[name]] + shift, mae[name] + mae_shift)
+                for name, values in base.items()}  # fmt: skip
+
+    # "close": the same pooled score from other anchors (each dataset's values shuffled).
+    models = {"best": model(0.0), "same": model(0.0), "close": model(-1e-9, shuffle=True), "worse": model(-0.3),
+              "worse_mae": model(0.0, mae_shift=0.5)}  # fmt: skip
+    tied = tied_with_best(models, "spearman", n_resamples=500)
+    assert tied == {"best": True, "same": True, "close": True, "worse": False, "worse_mae": True}
+    # For mae lower is better: the model with larger errors is the one not tied.
+    assert tied_with_best(models, "mae", n_resamples=500)["worse_mae"] is False
+    # A model scored on other datasets is left out, not compared.
+    assert "partial" not in tied_with_best({**models, "partial": {"a": models["best"]["a"]}}, "spearman")

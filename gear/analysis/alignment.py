@@ -46,6 +46,7 @@ from scipy.stats import kendalltau, rankdata
 from sklearn.metrics import ndcg_score
 
 from gear.errors import DataError
+from gear.scores import N_RESAMPLES, bootstrap_ci, paired_bootstrap_p
 
 __all__ = [
     "DISTANCES",
@@ -55,6 +56,7 @@ __all__ = [
     "distance_matrix",
     "anchor_scores",
     "pooled_scores",
+    "tied_with_best",
 ]
 
 #: Distances between embeddings, as timbremetrics names them.
@@ -185,15 +187,22 @@ def anchor_scores(model_distances, human_dissimilarities, margin=TRIPLET_MARGIN)
     )
 
 
-def _pool(anchors):
-    """Pooled scores from the per-anchor table of one or several datasets."""
-    pooled = {score: anchors[score].sum() / len(anchors) for score in ("ndcg", "spearman", "triplet")}
-    pooled["kendall"] = np.nansum(anchors["kendall"]) / len(anchors)
-    pooled["mae"] = anchors["mae"].sum() / anchors["pairs"].sum()
-    return pooled
+def _statistic(anchors, metric):
+    """The pooled score of resampled anchors: ``statistic(indices)``, indices of shape (..., n_anchors)."""
+    values = anchors[metric].to_numpy(dtype=np.float64)
+    if metric == "mae":  # per pair: the anchors' halves of their row sums over their pairs
+        pairs = anchors["pairs"].to_numpy(dtype=np.float64)
+        return lambda indices: values[indices].sum(axis=-1) / pairs[indices].sum(axis=-1)
+    # Kendall's NaN (a constant row) counts as 0 over all anchors, as timbremetrics' nansum does.
+    values = np.nan_to_num(values, nan=0.0) if metric == "kendall" else values
+    return lambda indices: values[indices].mean(axis=-1)
 
 
-def pooled_scores(anchors_by_dataset, n_resamples=1000, seed=0, confidence=0.95):
+def _strata(anchors_by_dataset):
+    return np.concatenate([np.full(len(anchors), i) for i, anchors in enumerate(anchors_by_dataset.values())])
+
+
+def pooled_scores(anchors_by_dataset, n_resamples=N_RESAMPLES, seed=0, level=0.95):
     """Scores per dataset and pooled over datasets, with bootstrap intervals.
 
     Parameters
@@ -201,11 +210,12 @@ def pooled_scores(anchors_by_dataset, n_resamples=1000, seed=0, confidence=0.95)
     anchors_by_dataset : dict {str: pd.DataFrame}
         :func:`anchor_scores` of each dataset.
     n_resamples : int
-        Bootstrap resamples of the anchors within each dataset (0: no
-        interval). The same seed gives the same resamples to every model,
-        so that two models' intervals come from the same draws.
+        Bootstrap resamples of the anchors (0: no interval). The pooled
+        score resamples the anchors within each dataset
+        (:func:`gear.scores.bootstrap_ci` with the datasets as strata); the
+        same seed gives every model the same resamples.
     seed : int
-    confidence : float
+    level : float
 
     Returns
     -------
@@ -213,23 +223,66 @@ def pooled_scores(anchors_by_dataset, n_resamples=1000, seed=0, confidence=0.95)
         Columns ``dataset`` (each dataset, then ``"pooled"``), ``metric``
         (:data:`SCORES`), ``value``, ``low``, ``high``.
     """
-    names = list(anchors_by_dataset)
-    rng = np.random.default_rng(seed)
-    draws = {name: [] for name in [*names, "pooled"]}
-    for _ in range(n_resamples):
-        resampled = {}
-        for name in names:
-            anchors = anchors_by_dataset[name]
-            resampled[name] = anchors.iloc[rng.integers(0, len(anchors), len(anchors))]
-            draws[name].append(_pool(resampled[name]))
-        draws["pooled"].append(_pool(pd.concat(resampled.values())))
-    estimates = {name: _pool(anchors_by_dataset[name]) for name in names}
-    estimates["pooled"] = _pool(pd.concat(anchors_by_dataset.values()))
-    tail = 100 * (1 - confidence) / 2
+    groups = {**anchors_by_dataset, "pooled": pd.concat(anchors_by_dataset.values(), ignore_index=True)}
+    strata = {name: None for name in anchors_by_dataset} | {"pooled": _strata(anchors_by_dataset)}
     rows = []
-    for name, estimate in estimates.items():
+    for name, anchors in groups.items():
+        everything = np.arange(len(anchors))
         for metric in SCORES:
-            samples = np.array([draw[metric] for draw in draws[name]], dtype=float)
-            low, high = np.nanpercentile(samples, [tail, 100 - tail]) if n_resamples else (np.nan, np.nan)
-            rows.append({"dataset": name, "metric": metric, "value": estimate[metric], "low": low, "high": high})
+            statistic = _statistic(anchors, metric)
+            low = high = np.nan
+            if n_resamples:
+                low, high = bootstrap_ci(statistic, len(anchors), n_resamples=n_resamples, seed=seed, level=level,
+                                         strata=strata[name], vectorized=True)  # fmt: skip
+            rows.append({"dataset": name, "metric": metric, "value": float(statistic(everything)),
+                         "low": float(low), "high": float(high)})  # fmt: skip
     return pd.DataFrame(rows, columns=["dataset", "metric", "value", "low", "high"])
+
+
+def tied_with_best(anchors_by_model, metric, *, n_resamples=N_RESAMPLES, seed=0, level=0.95):
+    """Which models' pooled alignment is statistically tied with the best model's.
+
+    The same paired bootstrap as the synthetic scores' ties
+    (:func:`gear.scores.paired_bootstrap_p`): every model against the best
+    on the same resamples of the anchors, within each dataset.
+
+    Parameters
+    ----------
+    anchors_by_model : dict {str: dict {str: pd.DataFrame}}
+        Model -> :func:`anchor_scores` of each dataset, for one distance.
+        Models scored on other datasets than the first model are left out.
+    metric : str
+        One of :data:`SCORES`; the best has the highest score, the lowest
+        for ``mae``.
+    n_resamples, seed, level
+        Of the bootstrap.
+
+    Returns
+    -------
+    tied : dict {str: bool}
+        Model -> True if tied with the best (the best included).
+    """
+    if not anchors_by_model:
+        return {}
+    reference = list(next(iter(anchors_by_model.values())))
+    pooled, statistics = {}, {}
+    for model, by_dataset in anchors_by_model.items():
+        if list(by_dataset) != reference or any(
+            len(by_dataset[name]) != len(next(iter(anchors_by_model.values()))[name]) for name in reference
+        ):
+            continue
+        anchors = pd.concat(by_dataset.values(), ignore_index=True)
+        statistics[model] = _statistic(anchors, metric)
+        pooled[model] = float(statistics[model](np.arange(len(anchors))))
+    sign = -1.0 if metric == "mae" else 1.0
+    best = max(pooled, key=lambda model: sign * pooled[model])
+    strata = _strata(next(iter(anchors_by_model.values())))
+    tied = {}
+    for model in pooled:
+        if model == best:
+            tied[model] = True
+            continue
+        *_, p = paired_bootstrap_p(statistics[model], statistics[best], len(strata), n_resamples=n_resamples,
+                                   seed=seed, level=level, strata=strata, vectorized=True)  # fmt: skip
+        tied[model] = bool(p > 1 - level)
+    return tied
