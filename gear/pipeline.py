@@ -603,3 +603,160 @@ def gather_metrics(
         columns=["model", "parameter", "step", "median", "q1", "q3", "n_sweeps"])  # fmt: skip
     profiles["model"] = profiles["model"].map(lambda model_id: labels.get(model_id, model_id))
     figures.save_figure(figures.plot_sweep_profiles(profiles, parameters), [str(sweeps_figure_path)])
+
+
+# Human timbre alignment: the data once, every model's per-anchor scores,
+# then one table across models (gear.timbre, gear.analysis.alignment).
+
+#: Columns of a model's per-anchor alignment table.
+ANCHOR_COLUMNS = ["dataset", "sound", "distance", "mae", "pairs", "ndcg", "spearman", "kendall", "triplet"]
+
+
+def fetch_timbre(record_path, *, mode=None, lock=None):
+    """Fetch the human timbre data (once, into GEAR's cache); record where it is, or why it is missing.
+
+    Parameters
+    ----------
+    record_path : str or Path
+        Output JSON: ``available``, ``root`` (the folder to read the data
+        from) and ``reason`` (one line, None when available).
+    mode, lock
+        As for :func:`gear.fetch.fetch`.
+    """
+    from gear.errors import FetchError
+    from gear.timbre import fetch_timbre_data
+
+    try:
+        root = fetch_timbre_data(mode=mode, lock=lock)
+    except FetchError as error:
+        logger.warning("human timbre data unavailable: %s", error)
+        record = {"available": False, "root": None, "reason": f"human timbre data unavailable: {error}"}
+    else:
+        record = {"available": True, "root": str(root), "reason": None}
+    save_json(record_path, record)
+
+
+def align_timbre(
+    data_record_path,
+    status_path,
+    anchors_path,
+    stats_path,
+    *,
+    model_id,
+    module_name,
+    weights=None,
+    datasets=None,
+    distances=None,
+    device="auto",
+):
+    """One model's alignment with human dissimilarity ratings, per anchor sound.
+
+    Each sound is embedded alone, at its own length, resampled to the
+    model's rate (:func:`gear.timbre.embed_timbre_sounds`); every distance
+    is scored per anchor (:func:`gear.analysis.alignment.anchor_scores`).
+
+    Parameters
+    ----------
+    data_record_path : str or Path
+        Written by :func:`fetch_timbre`.
+    status_path : str or Path
+        The model's availability (:func:`check_model`).
+    anchors_path : str or Path
+        Output CSV, columns :data:`ANCHOR_COLUMNS` (no rows when the data
+        or the model is unavailable).
+    stats_path : str or Path
+        Output JSON: ``model``, ``available``, ``reason`` (one line, naming
+        the dataset and file where the model failed), ``n_sounds``, ``dim``,
+        ``seconds``.
+    model_id, module_name, weights, device
+        As for :func:`embed`.
+    datasets : sequence of str or None
+        Default: all of :data:`gear.timbre.TIMBRE_DATASETS`.
+    distances : sequence of str or None
+        Default: :data:`gear.analysis.alignment.DISTANCES`.
+    """
+    from gear.analysis.alignment import DISTANCES, anchor_scores, distance_matrix
+    from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, read_timbre_dataset
+
+    with open(data_record_path) as file:
+        data = json.load(file)
+    with open(status_path) as file:
+        status = json.load(file)
+    stats = {"model": model_id, "available": False, "reason": None, "n_sounds": 0, "dim": None, "seconds": 0.0}
+    rows = []
+    if not data["available"]:
+        stats["reason"] = data["reason"]
+    elif not status["available"]:
+        stats["reason"] = f"model unavailable: {status['reason']}"
+    else:
+        from gear import hear
+
+        start = time.perf_counter()
+        try:
+            module = hear.load_hear_module(module_name)
+            model = hear.load_model(module, weights, model_id=model_id, device=device)
+            for name in datasets or TIMBRE_DATASETS:
+                dataset = read_timbre_dataset(data["root"], name)
+                embeddings = embed_timbre_sounds(module, model, dataset, model_id=model_id)
+                stats.update(n_sounds=stats["n_sounds"] + len(embeddings), dim=int(embeddings.shape[1]))
+                for distance in distances or DISTANCES:
+                    scores = anchor_scores(distance_matrix(embeddings, distance), dataset.dissimilarity)
+                    rows.append(scores.assign(dataset=name, sound=dataset.files, distance=distance))
+        except (ModelError, DataError) as error:
+            logger.warning("%s: no human timbre alignment: %s", model_id, error)
+            stats["reason"], rows = str(error), []
+        else:
+            stats["available"] = True
+        stats["seconds"] = time.perf_counter() - start
+    table = pd.concat(rows, ignore_index=True)[ANCHOR_COLUMNS] if rows else pd.DataFrame(columns=ANCHOR_COLUMNS)
+    save_table(anchors_path, table)
+    save_json(stats_path, stats)
+
+
+def summarize_timbre(anchors_paths, stats_paths, table_path, *, n_resamples=1000, seed=0):
+    """Every model's alignment scores, per dataset and pooled, with intervals and ties.
+
+    Parameters
+    ----------
+    anchors_paths, stats_paths : dict
+        Model id -> the outputs of :func:`align_timbre`.
+    table_path : str or Path
+        Output CSV, tidy: ``model``, ``dataset`` (each, then ``pooled``),
+        ``distance``, ``metric``, ``value``, ``ci_low``, ``ci_high``,
+        ``tied_with_best`` (pooled rows: the paired bootstrap against the
+        best model, :func:`gear.analysis.alignment.tied_with_best`), and
+        ``unavailable`` (the reason, on one row per model without scores).
+    n_resamples, seed
+        Of the bootstrap: the same resamples for every model.
+    """
+    from gear.analysis.alignment import pooled_scores, tied_with_best
+
+    columns = ["model", "dataset", "distance", "metric", "value", "ci_low", "ci_high", "tied_with_best", "unavailable"]
+    anchors, rows, missing = {}, [], []
+    for model_id, path in anchors_paths.items():
+        with open(stats_paths[model_id]) as file:
+            stats = json.load(file)
+        if not stats["available"]:
+            missing.append({"model": model_id, "unavailable": stats["reason"]})
+            continue
+        table = pd.read_csv(path)
+        for distance, part in table.groupby("distance", sort=False):
+            anchors.setdefault(distance, {})[model_id] = {
+                name: scores.reset_index(drop=True) for name, scores in part.groupby("dataset", sort=False)
+            }
+    for distance, by_model in anchors.items():
+        for model_id, by_dataset in by_model.items():
+            scores = pooled_scores(by_dataset, n_resamples=n_resamples, seed=seed)
+            rows.append(scores.rename(columns={"low": "ci_low", "high": "ci_high"}).assign(model=model_id,
+                                                                                           distance=distance))  # fmt: skip
+    result = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    result["tied_with_best"] = pd.array([pd.NA] * len(result), dtype="boolean")
+    for distance, by_model in anchors.items():
+        for metric in result["metric"].unique():
+            for model_id, tied in tied_with_best(by_model, metric, n_resamples=n_resamples, seed=seed).items():
+                where = (result["model"] == model_id) & (result["distance"] == distance) & (result["metric"] == metric)
+                result.loc[where & (result["dataset"] == "pooled"), "tied_with_best"] = tied
+    result["unavailable"] = pd.Series([pd.NA] * len(result), dtype="string")
+    if missing:
+        result = pd.concat([result, pd.DataFrame(missing, columns=columns)], ignore_index=True)
+    save_table(table_path, result[columns])

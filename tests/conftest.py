@@ -90,3 +90,15 @@ def local_run(tmp_path_factory):
     result = snakemake("--cores", "2", "--configfile", str(TEST_CONFIG), "--directory", str(workdir))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir / "results", yaml.safe_load(TEST_CONFIG.read_text())
+
+
+#: The byte-identical mirror of the timbremetrics data beside the repository (shared/data/README.md).
+TIMBRE_MIRROR = ROOT.parent / "shared" / "data" / "timbremetrics-c611b3a"
+
+
+@pytest.fixture(scope="session")
+def timbre_mirror():
+    """The timbremetrics mirror's folder (laid out as the repository), or a skip (a failure in CI)."""
+    if not (TIMBRE_MIRROR / "timbremetrics" / "true_dissim").is_dir():
+        skip_or_fail(f"no timbremetrics mirror at {TIMBRE_MIRROR} (shared/data beside the repository)")
+    return TIMBRE_MIRROR

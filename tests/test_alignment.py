@@ -11,7 +11,6 @@ import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from conftest import ROOT, skip_or_fail
 from gear.analysis.alignment import (
     anchor_scores,
     distance_matrix,
@@ -21,10 +20,6 @@ from gear.analysis.alignment import (
 )
 from gear.errors import DataError, ModelError
 from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, read_timbre_dataset
-
-#: The byte-identical mirror of the timbremetrics data beside the repository (shared/data/README.md).
-MIRROR = ROOT.parent / "shared" / "data" / "timbremetrics-c611b3a"
-
 
 def random_dissimilarity(rng, n):
     upper = np.triu(rng.uniform(1, 9, (n, n)), 1)
@@ -165,15 +160,8 @@ PUBLISHED_TIME_AVG_MFCC = {
 }
 
 
-@pytest.fixture(scope="module")
-def mirror():
-    if not (MIRROR / "timbremetrics" / "true_dissim").is_dir():
-        skip_or_fail(f"no timbremetrics mirror at {MIRROR} (shared/data beside the repository)")
-    return MIRROR
-
-
-def test_published_leaderboard_reproduced_for_time_averaged_mfcc(mirror):
-    datasets = [read_timbre_dataset(mirror, name) for name in TIMBRE_DATASETS]
+def test_published_leaderboard_reproduced_for_time_averaged_mfcc(timbre_mirror):
+    datasets = [read_timbre_dataset(timbre_mirror, name) for name in TIMBRE_DATASETS]
     assert sum(len(d.files) for d in datasets) == 334
     assert sum(len(d.files) * (len(d.files) - 1) // 2 for d in datasets) == 2614
     for distance, published in PUBLISHED_TIME_AVG_MFCC.items():
@@ -197,8 +185,8 @@ def copy_dataset(mirror, tmp_path, name="Grey1977"):
     return tmp_path
 
 
-def test_bad_files_name_the_dataset_and_the_file(mirror, tmp_path):
-    root = copy_dataset(mirror, tmp_path)
+def test_bad_files_name_the_dataset_and_the_file(timbre_mirror, tmp_path):
+    root = copy_dataset(timbre_mirror, tmp_path)
     matrix = root / "timbremetrics" / "true_dissim" / "Grey1977_dissimilarity_matrix.txt"
     first_sound = sorted((root / "timbremetrics" / "sounds" / "Grey1977").iterdir())[0]
     first_sound.unlink()
@@ -212,8 +200,8 @@ def test_bad_files_name_the_dataset_and_the_file(mirror, tmp_path):
         read_timbre_dataset(root, "Vahidi2020")
 
 
-def test_a_model_whose_size_depends_on_the_length_is_refused(mirror):
-    dataset = read_timbre_dataset(mirror, "Grey1977")
+def test_a_model_whose_size_depends_on_the_length_is_refused(timbre_mirror):
+    dataset = read_timbre_dataset(timbre_mirror, "Grey1977")
 
     class LengthModel(torch.nn.Module):
         sample_rate, scene_embedding_size, timestamp_embedding_size = 16000, 3, 0
@@ -226,8 +214,8 @@ def test_a_model_whose_size_depends_on_the_length_is_refused(mirror):
         embed_timbre_sounds(module, LengthModel(), dataset)
 
 
-def test_each_sound_is_embedded_alone_at_the_models_rate(mirror):
-    dataset = read_timbre_dataset(mirror, "Grey1977")
+def test_each_sound_is_embedded_alone_at_the_models_rate(timbre_mirror):
+    dataset = read_timbre_dataset(timbre_mirror, "Grey1977")
 
     class LengthModel(torch.nn.Module):
         sample_rate, scene_embedding_size, timestamp_embedding_size = 16000, 2, 0
