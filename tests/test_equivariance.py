@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import r2_score
 
 from gear.analysis.equivariance import (
     COLUMNS,
@@ -204,14 +205,16 @@ def test_held_out_lines_keep_per_sound_codes_from_leaking():
     assert r2 < 0.2
 
 
-def test_details_give_the_pooled_r2_and_both_orders(grid):
+def test_the_r2_is_that_of_the_pairs_in_both_orders(grid):
     embedding = translation(grid, 0, noise=0.3)
-    r2, _, _, n_lines, details = equivariance_r2(probe_features(embedding), grid, 0, n_resamples=20,
-                                                 return_details=True)  # fmt: skip
+    r2, _, _, n_lines, details = equivariance_r2(
+        probe_features(embedding), grid, 0, n_resamples=20, return_details=True
+    )
     truth, prediction = details["truth"], details["prediction"]
-    reference = 1 - ((truth - prediction) ** 2).sum() / ((truth - truth.mean()) ** 2).sum()
-    assert r2 == pytest.approx(reference)
-    assert truth.mean() == pytest.approx(0.0, abs=1e-12)  # every pair in both orders
+    # A pair and its reverse: opposite changes, opposite predictions.
+    both_truth, both_prediction = np.r_[truth, -truth], np.r_[prediction, -prediction]
+    assert r2 == pytest.approx(r2_score(both_truth, both_prediction))
+    assert (truth > 0).all()
     assert len(np.unique(details["line"])) == n_lines == 25
 
 
@@ -261,7 +264,7 @@ def test_halves_split_the_distinct_values_and_leave_out_the_middle():
 
 def test_a_code_that_turns_with_the_nuisance_loses_across(grid):
     embedding = rotating_code(grid, 0, 1)
-    scores = invariance_r2(probe_features(embedding), grid, 0, 1, n_resamples=N_RESAMPLES)
+    scores = invariance_r2(probe_features(embedding), grid, 1, targets=[0], n_resamples=N_RESAMPLES)[0]
     assert scores["within"] > 0.95
     assert scores["across"] < 0.5
     assert scores["difference"] == pytest.approx(scores["across"] - scores["within"])
@@ -272,15 +275,19 @@ def test_a_code_that_turns_with_the_nuisance_loses_across(grid):
 
 def test_a_code_that_does_not_turn_keeps_its_score(grid):
     embedding = fixed_code(grid, 0, 1)
-    scores = invariance_r2(probe_features(embedding), grid, 0, 1, n_resamples=N_RESAMPLES)
+    scores = invariance_r2(probe_features(embedding), grid, 1, n_resamples=N_RESAMPLES)[0]
     assert scores["within"] > 0.95 and scores["across"] > 0.95
     assert abs(scores["difference"]) < 0.02
     assert scores["difference_low"] <= scores["difference"] <= scores["difference_high"]
 
 
 def test_invariance_details_are_out_of_part_predictions(grid):
-    scores, details = invariance_r2(probe_features(fixed_code(grid, 0, 1)), grid, 0, 1, n_resamples=20,
-                                    return_details=True)  # fmt: skip
+    features = probe_features(fixed_code(grid, 0, 1))
+    scores, details = invariance_r2(features, grid, 1, n_resamples=20, return_details=True)
+    assert sorted(scores) == sorted(details) == [0, 2]  # every other factor is a target
+    # Fitting the targets together gives each the scores it gets alone.
+    assert scores[0] == invariance_r2(features, grid, 1, targets=[0], n_resamples=20)[0]
+    details = details[0]
     assert set(np.unique(grid[details["rows"], 1])) == {0.0, 0.25, 0.75, 1.0}
     assert np.array_equal(details["truth"], grid[details["rows"], 0])
     assert not np.array_equal(details["within"], details["across"])
@@ -288,7 +295,7 @@ def test_invariance_details_are_out_of_part_predictions(grid):
 
 def test_invariance_rejects_the_same_factor_twice(grid):
     with pytest.raises(DataError, match="same factor"):
-        invariance_r2(probe_features(fixed_code(grid, 0, 1)), grid, 1, 1)
+        invariance_r2(probe_features(fixed_code(grid, 0, 1)), grid, 1, targets=[0, 1])
 
 
 # The table.

@@ -8,13 +8,14 @@ the parameter matrix alone (any synthesizer, any grid or sweeps design):
   that factor only (:func:`one_factor_pairs`: one anchor's sweep, or one
   grid line) give two scores:
 
-  - :func:`equivariance_r2`: a ridge probe predicts the factor's change
-    (on its analysis scale) from the pair (embedding before, embedding
-    after), the recipe of Plachouras et al. (2025, "Towards a Unified
-    Representation Evaluation Framework Beyond Downstream Tasks", code
+  - :func:`equivariance_r2`: a probe predicts the factor's change (on its
+    analysis scale) from the pair (embedding before, embedding after), the
+    recipe of Plachouras et al. (2025, "Towards a Unified Representation
+    Evaluation Framework Beyond Downstream Tasks", code
     ``synesis/equivariance/parameters.py``: a probe on the concatenated
-    pair predicting the transformation's parameter). Scored as R^2 on
-    held-out lines (anchors), with a 95 % bootstrap interval over lines.
+    pair predicting the transformation's parameter), here linear (ridge)
+    and on pairs in both orders. Scored as R^2 on held-out lines (anchors),
+    with a 95 % bootstrap interval over lines.
   - :func:`displacement_consistency`: parameter-free, the mean cosine
     between the displacement vectors of the same step (same values before
     and after) taken from different anchors. 1: the step moves every sound
@@ -37,7 +38,7 @@ Probes see the standardized embedding reduced by PCA (fitted without
 labels on at most 10,000 sounds) to at most 128 components; the
 displacement cosines use the embedding as given (pass L2-normalised rows
 for cosine geometry). Memory is linear in the number of sounds: pairs are
-at most ``2 * MAX_PAIR_OFFSET`` per sound, the probes see bounded seeded
+at most ``MAX_PAIR_OFFSET`` per sound, the probes see bounded seeded
 subsets of lines or sounds, displacements are processed in chunks of rows,
 and bootstrap resamples in chunks of counts. Everything is seeded.
 """
@@ -76,9 +77,8 @@ logger = logging.getLogger(__name__)
 #: line, in both directions: enough spread of step sizes for the probe to
 #: have something to predict, and pairs stay linear in the number of sounds.
 MAX_PAIR_OFFSET = 4
-#: Ordered pairs (before, after) of one factor's probe, a seeded subset of
-#: whole lines beyond that.
-MAX_PROBE_PAIRS = 40_000
+#: Pairs of one factor's probe, a seeded subset of whole lines beyond that.
+MAX_PROBE_PAIRS = 20_000
 #: Sounds of one invariance probe (a seeded subsample beyond that).
 MAX_INVARIANCE_SOUNDS = 20_000
 MAX_PROBE_COMPONENTS = 128
@@ -331,20 +331,27 @@ def _grouped_folds(groups, n_splits, seed):
     return permutation[labels] % n_splits
 
 
-def _ridge():
-    return RidgeCV(alphas=_RIDGE_ALPHAS)
+def _ridge(**options):
+    # SVD once per fit, then each penalty is cheap (the default eigen mode
+    # repeats an n x p^2 product per penalty).
+    return RidgeCV(alphas=_RIDGE_ALPHAS, gcv_mode="svd", **options)
 
 
 def equivariance_r2(features, values, factor_index, *, seed=0, n_splits=N_SPLITS, n_resamples=N_RESAMPLES,
                     level=0.95, return_details=False):  # fmt: skip
     """How well the pair (embedding before, after) predicts a factor's change.
 
-    For every pair of :func:`one_factor_pairs` in both orders, the target is
-    the factor's change on its analysis scale (signed), and the input the
-    concatenated probe features of the two sounds, as in Plachouras et al.
-    (2025). A ridge probe (penalty chosen by efficient leave-one-out on the
-    training pairs among ``logspace(-3, 5, 9)``) is cross-validated over
-    folds of whole lines, so no sound of a test pair was seen in training.
+    The probe of Plachouras et al. (2025) reads the factor's change (on its
+    analysis scale) from the concatenated embeddings of a pair. Here it is
+    linear and sees every pair of :func:`one_factor_pairs` in both orders
+    (the change is signed). A linear function of ``[z_before, z_after]``
+    fitted on both orders is, exactly, a linear function without intercept
+    of the displacement ``z_after - z_before`` (the part symmetric in the two
+    sounds has a zero target), so that is what is fitted, on the forward
+    pairs only: half the rows and features, and no pair's reverse can sit
+    in the leave-one-out that picks the ridge penalty (among
+    ``logspace(-3, 5, 9)``). The probe is cross-validated over folds of
+    whole lines, so no sound of a test pair was seen in training.
 
     Parameters
     ----------
@@ -366,48 +373,51 @@ def equivariance_r2(features, values, factor_index, *, seed=0, n_splits=N_SPLITS
     Returns
     -------
     r2 : float
-        Pooled R^2 of the out-of-fold predictions: 1 perfect, 0 no better
-        than the mean change, negative worse. NaN with fewer than 2 lines.
+        R^2 of the out-of-fold predictions over the pairs in both orders,
+        ``1 - sum (change - prediction)^2 / sum change^2`` (the mean change
+        is 0): 1 perfect, 0 no better than predicting no change, negative
+        worse. NaN with fewer than 2 lines.
     low, high : float
         Percentile bootstrap interval over lines, the predictions fixed:
         lines are the independent units (the pairs of one line share sounds).
     n_lines : int
         Lines the probe used.
     details : dict
-        Only with ``return_details``: ``truth``, ``prediction``, ``line``
-        (shape ``(n_probe_pairs,)`` each).
+        Only with ``return_details``: ``truth`` (the change), ``prediction``,
+        ``line`` (shape ``(n_probe_pairs,)`` each, forward pairs).
     """
     values = _check_values(values, len(features))
     pairs = one_factor_pairs(values, factor_index)
-    rng = np.random.default_rng(seed)
-    line_sizes = np.bincount(pairs.line, minlength=pairs.n_lines)
-    if len(pairs.line) > MAX_PROBE_PAIRS // 2:  # both orders: twice the pairs
-        shuffled = rng.permutation(pairs.n_lines)
-        keep_lines = shuffled[np.cumsum(line_sizes[shuffled]) <= MAX_PROBE_PAIRS // 2]
+    if len(pairs.line) > MAX_PROBE_PAIRS:
+        line_sizes = np.bincount(pairs.line, minlength=pairs.n_lines)
+        shuffled = np.random.default_rng(seed).permutation(pairs.n_lines)
+        keep_lines = shuffled[np.cumsum(line_sizes[shuffled]) <= MAX_PROBE_PAIRS]
         keep = np.isin(pairs.line, keep_lines)
         pairs = pairs._replace(before=pairs.before[keep], after=pairs.after[keep], line=pairs.line[keep])
-    used_lines = np.unique(pairs.line)
-    nan = (np.nan, np.nan, np.nan, len(used_lines))
-    empty = {"truth": np.empty(0), "prediction": np.empty(0), "line": np.empty(0, np.intp)}
-    if len(used_lines) < 2:
+    line = np.unique(pairs.line, return_inverse=True)[1].ravel()
+    n_lines = int(line.max()) + 1 if len(line) else 0
+    if n_lines < 2:
+        empty = {"truth": np.empty(0), "prediction": np.empty(0), "line": np.empty(0, np.intp)}
+        nan = (np.nan, np.nan, np.nan, n_lines)
         return (*nan, empty) if return_details else nan
-    before = np.r_[pairs.before, pairs.after]
-    after = np.r_[pairs.after, pairs.before]
-    line = np.r_[pairs.line, pairs.line]
-    truth = values[after, factor_index] - values[before, factor_index]
-    x = np.hstack([features[before], features[after]])
-    folds = _grouped_folds(line, min(n_splits, len(used_lines)), seed)
+    truth = values[pairs.after, factor_index] - values[pairs.before, factor_index]
+    displacement = features[pairs.after] - features[pairs.before]
+    folds = _grouped_folds(line, min(n_splits, n_lines), seed)
     prediction = np.empty_like(truth)
     for fold in np.unique(folds):
         test = folds == fold
-        prediction[test] = _ridge().fit(x[~test], truth[~test]).predict(x[test])
-    del x
-    line = np.unique(line, return_inverse=True)[1].ravel()
-    per_line = np.column_stack([np.ones_like(truth), truth, truth**2, (truth - prediction) ** 2])
-    per_line = np.vstack([np.bincount(line, weights=column) for column in per_line.T]).T
-    r2 = float(_r2_from_sums(per_line.sum(axis=0)))
-    low, high = _interval(_r2_from_sums(_resampled_sums(per_line, n_resamples=n_resamples, seed=seed)), level)
-    result = (r2, low, high, len(used_lines))
+        probe = _ridge(fit_intercept=False).fit(displacement[~test], truth[~test])
+        prediction[test] = probe.predict(displacement[test])
+    del displacement
+    per_line = np.column_stack(
+        [np.bincount(line, weights=truth**2), np.bincount(line, weights=(truth - prediction) ** 2)]
+    )
+
+    def r2(sums):
+        return 1 - sums[..., 1] / sums[..., 0]  # changes are never 0: no division by 0
+
+    low, high = _interval(r2(_resampled_sums(per_line, n_resamples=n_resamples, seed=seed)), level)
+    result = (float(r2(per_line.sum(axis=0))), low, high, n_lines)
     return (*result, {"truth": truth, "prediction": prediction, "line": line}) if return_details else result
 
 
@@ -529,9 +539,47 @@ def nuisance_halves(nuisance):
     return half
 
 
-def invariance_r2(features, values, target_index, nuisance_index, *, seed=0, n_splits=N_SPLITS,
+def _out_of_half_predictions(features, values, nuisance_index, targets, *, seed, n_splits):
+    """Within- and across-half predictions of the targets (see :func:`invariance_r2`).
+
+    Returns
+    -------
+    rows, half : np.ndarray [shape=(n_scored,), dtype=int]
+        Rows of the sounds used and their half of the nuisance.
+    within, across : np.ndarray [shape=(n_scored, n_targets)]
+        NaN where no probe could be fitted (too few sounds, a constant target).
+    """
+    rows = np.arange(len(values))
+    if len(rows) > MAX_INVARIANCE_SOUNDS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(rows), MAX_INVARIANCE_SOUNDS, replace=False))
+    half = nuisance_halves(values[rows, nuisance_index])
+    rows, half = rows[half >= 0], half[half >= 0]
+    truth = values[np.ix_(rows, targets)]
+    within, across = np.full(truth.shape, np.nan), np.full(truth.shape, np.nan)
+    if np.bincount(half, minlength=2).min() < 2 * n_splits:
+        return rows, half, within, across
+    folds = np.empty(len(rows), dtype=np.intp)
+    for part in (0, 1):
+        members = half == part
+        folds[members] = _grouped_folds(_labels(values[rows[members]]), n_splits, seed + part)
+    x = features[rows]
+    for part in (0, 1):
+        for fold in range(n_splits):
+            train = (half == part) & (folds != fold)
+            varying = np.flatnonzero(np.ptp(truth[train], axis=0) > 0)
+            if not len(varying):
+                continue  # no probe: its test sounds stay unscored
+            # One fit for all targets: one SVD, a penalty per target.
+            probe = _ridge(alpha_per_target=True).fit(x[train], truth[np.ix_(train, varying)])
+            own, other = (half == part) & (folds == fold), (half != part) & (folds == fold)
+            within[np.ix_(own, varying)] = probe.predict(x[own]).reshape(-1, len(varying))
+            across[np.ix_(other, varying)] = probe.predict(x[other]).reshape(-1, len(varying))
+    return rows, half, within, across
+
+
+def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_splits=N_SPLITS,
                   n_resamples=N_RESAMPLES, level=0.95, return_details=False):  # fmt: skip
-    """Does a probe of the target survive a change of the nuisance?
+    """Does a probe of each target survive a change of the nuisance?
 
     Sounds are split by :func:`nuisance_halves`. Each half is cut into
     ``n_splits`` folds (sounds with identical factors in the same fold). For
@@ -547,8 +595,9 @@ def invariance_r2(features, values, target_index, nuisance_index, *, seed=0, n_s
         Probe features (:func:`probe_features`).
     values : np.ndarray [shape=(n_sounds, n_factors)]
         Factors on their analysis scales.
-    target_index, nuisance_index : int
-        Different columns.
+    nuisance_index : int
+    targets : sequence of int, optional
+        Columns of the targets; default every other factor.
     seed : int
         Seeds the subsample (beyond :data:`MAX_INVARIANCE_SOUNDS`), the folds
         and the bootstrap.
@@ -560,75 +609,60 @@ def invariance_r2(features, values, target_index, nuisance_index, *, seed=0, n_s
 
     Returns
     -------
-    scores : dict
-        ``within``, ``across`` (pooled R^2 of the target over both halves)
-        and ``difference`` (``across - within``), each with ``*_low`` and
-        ``*_high``: percentile bootstrap over sounds, resampled within each
-        half (both keep their size), the probes fixed and the same resample
-        for both scores, so the difference's interval is paired. Sounds are
-        the units here because the probes are fitted on sounds; the
-        interval covers the test sounds, not the refitting of the probes.
-        NaN where the nuisance has fewer than two values or the target is
-        constant. ``n_sounds``: sounds scored.
-    details : dict
-        Only with ``return_details``: ``rows``, ``truth``, ``within``,
-        ``across``, ``half`` (shape ``(n_scored,)``).
+    scores : dict {int: dict}
+        Target column -> ``within``, ``across`` (pooled R^2 of the target
+        over both halves) and ``difference`` (``across - within``), each
+        with ``*_low`` and ``*_high``: percentile bootstrap over sounds,
+        resampled within each half (both keep their size), the probes fixed
+        and the same resample for both scores, so the difference's interval
+        is paired. Sounds are the units here because the probes are fitted
+        on sounds; the interval covers the test sounds, not the refitting
+        of the probes. NaN where the nuisance has fewer than two values or
+        the target is constant. ``n_sounds``: sounds scored.
+    details : dict {int: dict}
+        Only with ``return_details``: per target, ``rows``, ``truth``,
+        ``within``, ``across``, ``half`` (shape ``(n_scored,)``).
     """
     values = _check_values(values, len(features))
-    _check_index(target_index, values.shape[1], "target_index")
     _check_index(nuisance_index, values.shape[1], "nuisance_index")
-    if target_index == nuisance_index:
-        raise DataError(f"equivariance: target and nuisance are the same factor ({target_index})")
-    rng = np.random.default_rng(seed)
-    rows = np.arange(len(values))
-    if len(rows) > MAX_INVARIANCE_SOUNDS:
-        rows = np.sort(rng.choice(len(rows), MAX_INVARIANCE_SOUNDS, replace=False))
-    half = nuisance_halves(values[rows, nuisance_index])
-    rows, half = rows[half >= 0], half[half >= 0]
-    truth = values[rows, target_index]
-    names = ("within", "across", "difference")
-    scores = {f"{name}{suffix}": np.nan for name in names for suffix in ("", "_low", "_high")}
-    scores["n_sounds"] = len(rows)
-    sizes = np.bincount(half, minlength=2)
-    if sizes.min() < 2 * n_splits:
-        return (scores, {}) if return_details else scores
-    folds = np.empty(len(rows), dtype=np.intp)
-    for part in (0, 1):
-        members = half == part
-        folds[members] = _grouped_folds(_labels(values[rows[members]]), n_splits, seed + part)
-    within, across = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
-    x = features[rows]
-    for part in (0, 1):
-        for fold in range(n_splits):
-            train = (half == part) & (folds != fold)
-            if not train.any() or np.ptp(truth[train]) == 0:
-                continue  # no probe: its test sounds stay unscored
-            probe = _ridge().fit(x[train], truth[train])
-            own, other = (half == part) & (folds == fold), (half != part) & (folds == fold)
-            within[own] = probe.predict(x[own])
-            across[other] = probe.predict(x[other])
-    scored = np.isfinite(within) & np.isfinite(across)
-    per_sound = np.column_stack(
-        [np.ones(len(rows)), truth, truth**2, (truth - within) ** 2, (truth - across) ** 2]
+    if targets is None:
+        targets = [j for j in range(values.shape[1]) if j != nuisance_index]
+    targets = [int(t) for t in targets]
+    for target in targets:
+        _check_index(target, values.shape[1], "target index")
+        if target == nuisance_index:
+            raise DataError(f"equivariance: target and nuisance are the same factor ({target})")
+    rows, half, within, across = _out_of_half_predictions(
+        features, values, nuisance_index, targets, seed=seed, n_splits=n_splits
     )
-    per_sound = per_sound[scored]
+    names = ("within", "across", "difference")
 
     def statistics(sums):
         r2_within = _r2_from_sums(sums[..., :4])
         r2_across = _r2_from_sums(np.concatenate([sums[..., :3], sums[..., 4:5]], axis=-1))
         return r2_within, r2_across, r2_across - r2_within
 
-    point = statistics(per_sound.sum(axis=0))
-    replicates = statistics(
-        _resampled_sums(per_sound, n_resamples=n_resamples, seed=seed, strata=half[scored])
-    )
-    for name, value, replicate in zip(names, point, replicates, strict=True):
-        scores[name] = float(value)
-        scores[f"{name}_low"], scores[f"{name}_high"] = _interval(replicate, level)
-    scores["n_sounds"] = int(scored.sum())
-    arrays = {"rows": rows, "truth": truth, "within": within, "across": across, "half": half}
-    details = {name: array[scored] for name, array in arrays.items()}
-    return (scores, details) if return_details else scores
+    all_scores, all_details = {}, {}
+    for column, target in enumerate(targets):
+        truth = values[rows, target]
+        scored = np.isfinite(within[:, column]) & np.isfinite(across[:, column])
+        scores = {f"{name}{suffix}": np.nan for name in names for suffix in ("", "_low", "_high")}
+        if scored.any():
+            per_sound = np.column_stack(
+                [np.ones(len(rows)), truth, truth**2, (truth - within[:, column]) ** 2,
+                 (truth - across[:, column]) ** 2]
+            )[scored]  # fmt: skip
+            point = statistics(per_sound.sum(axis=0))
+            sums = _resampled_sums(per_sound, n_resamples=n_resamples, seed=seed, strata=half[scored])
+            for name, value, replicate in zip(names, point, statistics(sums), strict=True):
+                scores[name] = float(value)
+                scores[f"{name}_low"], scores[f"{name}_high"] = _interval(replicate, level)
+        scores["n_sounds"] = int(scored.sum())
+        all_scores[target] = scores
+        arrays = {"rows": rows, "truth": truth, "within": within[:, column], "across": across[:, column],
+                  "half": half}  # fmt: skip
+        all_details[target] = {name: array[scored] for name, array in arrays.items()}
+    return (all_scores, all_details) if return_details else all_scores
 
 
 def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMPLES, level=0.95):
@@ -701,13 +735,10 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         add(name, "", "equivariance_r2", r2, low, high)
         cosine, low, high, _ = displacement_consistency(embedding, values, j, level=level)
         add(name, "", "displacement_cosine", cosine, low, high)
-    for t, target in enumerate(names):
-        for n, nuisance in enumerate(names):
-            if t == n:
-                continue
-            scores = invariance_r2(features, values, t, n, **options)
+    for n, nuisance in enumerate(names):
+        for t, scores in invariance_r2(features, values, n, **options).items():
             for part, metric in INVARIANCE_METRICS.items():
-                add(target, nuisance, metric, scores[part], scores[f"{part}_low"], scores[f"{part}_high"])
+                add(names[t], nuisance, metric, scores[part], scores[f"{part}_low"], scores[f"{part}_high"])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
