@@ -7,7 +7,9 @@ that are equivariant, random, invariant, or whose code of one factor
 rotates with another.
 """
 
+import importlib.util
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ import pytest
 from sklearn.metrics import r2_score
 
 from gear.analysis.equivariance import (
+    _resampled_sums,
     COLUMNS,
     displacement_consistency,
     equivariance_r2,
@@ -26,6 +29,8 @@ from gear.analysis.equivariance import (
     probe_features,
 )
 from gear.errors import ConfigError, DataError
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "equivariance.py"
 
 N_RESAMPLES = 200
 
@@ -298,6 +303,17 @@ def test_invariance_rejects_the_same_factor_twice(grid):
         invariance_r2(probe_features(fixed_code(grid, 0, 1)), grid, 1, targets=[0, 1])
 
 
+def test_resampling_keeps_each_stratum_size():
+    # Private helper of every interval: counts of units per resample.
+    stats = np.eye(7)  # sums of the identity: the counts themselves
+    strata = np.array([0, 0, 0, 1, 1, 2, 2])
+    counts = _resampled_sums(stats, n_resamples=3000, seed=1, strata=strata)
+    assert counts.shape == (3000, 7) and (counts >= 0).all()
+    for stratum in range(3):
+        assert (counts[:, strata == stratum].sum(axis=1) == (strata == stratum).sum()).all()
+    np.testing.assert_allclose(counts.mean(axis=0), 1.0, atol=0.06)
+
+
 # The table.
 
 
@@ -347,3 +363,14 @@ def test_the_table_rejects_bad_input(grid, rng):
         equivariance_table(embedding[:5], grid[:5], ["a", "b", "c"])
     with pytest.raises(ConfigError, match="level"):
         equivariance_table(embedding, grid, ["a", "b", "c"], level=1.5)
+
+
+def test_the_benchmark_runs_and_prints_its_ratios(capsys):
+    # Smoke test of benchmarks/equivariance.py at its tiny size; no speed is asserted.
+    spec = importlib.util.spec_from_file_location("equivariance_benchmark", BENCHMARK)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.main(["--tiny"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("ratio ours/ridge") == 5
+    assert "peak ratio" in printed
