@@ -4,7 +4,8 @@ Every design and embedding is built here, independently of gear: a
 shuffled factorial grid, a sweeps design (random anchors, each factor swept
 over the same values with the others held at the anchor), and embeddings
 that are equivariant, random, invariant, or whose code of one factor
-rotates with another.
+rotates with another. One test feeds GEAR's own grid and sweeps designs
+through a params.csv round trip, to check that their lines are found.
 """
 
 import importlib.util
@@ -28,7 +29,9 @@ from gear.analysis.equivariance import (
     one_factor_pairs,
     probe_features,
 )
+from gear.designs import Range, design_table
 from gear.errors import ConfigError, DataError
+from gear.parameters import Parameter, analysis_matrix
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "equivariance.py"
 
@@ -140,6 +143,32 @@ def test_a_random_design_has_no_pairs_and_no_equivariance_rows(rng):
     table = equivariance_table(rng.normal(size=(150, 8)), values, ["x", "y", "z"], n_resamples=N_RESAMPLES)
     assert not table["metric"].isin(["equivariance_r2", "displacement_cosine"]).any()
     assert (table["metric"] == "invariance_within_r2").sum() == 6  # ordered pairs of 3 factors
+
+
+@pytest.mark.parametrize("design", ["grid", "sweeps"])
+def test_gear_designs_give_their_lines_through_a_params_csv(design, tmp_path):
+    # GEAR's own designs, log-scaled like a frequency, written and read back
+    # as params.csv is: the lines survive the analysis scale and the CSV.
+    ranges = [
+        Range("pitch", 110.0, 880.0, 6, "log"),
+        Range("brightness", 0.0, 1.0, 4),
+        Range("decay", 0.1, 2.0, 3),
+    ]
+    table = design_table(ranges, design, n_anchors=5, n_steps=7, seed=2)
+    pd.DataFrame(table).to_csv(tmp_path / "params.csv", index=False)
+    params = pd.read_csv(tmp_path / "params.csv")
+    values = analysis_matrix(params, [Parameter(r.name, scale=r.scale) for r in ranges])
+    for factor, size in enumerate((6, 4, 3)):
+        pairs = one_factor_pairs(values, factor, max_offset=1)
+        if design == "grid":
+            assert pairs.n_lines == 72 // size and len(pairs.before) == (72 // size) * (size - 1)
+        else:
+            assert pairs.n_lines == 5 and len(pairs.before) == 5 * 6
+        # Equal steps: the same values on every line.
+        steps = np.unique(
+            np.column_stack([values[pairs.before, factor], values[pairs.after, factor]]), axis=0
+        )
+        assert len(steps) == (size - 1 if design == "grid" else 6)
 
 
 def test_repeated_sounds_give_no_zero_change(grid):
