@@ -29,6 +29,7 @@ from gear.analysis.equivariance import (
     one_factor_pairs,
     probe_features,
 )
+from gear.analysis import equivariance
 from gear.designs import Range, design_table
 from gear.errors import ConfigError, DataError
 from gear.parameters import Parameter, analysis_matrix
@@ -268,6 +269,15 @@ def test_the_cosine_is_the_mean_over_pairs_of_anchors_of_the_same_step(rng):
         for i, unit in enumerate(units):
             contributions.append(np.mean([unit @ other for k, other in enumerate(units) if k != i]))
     assert cosine == pytest.approx(np.mean(contributions))
+
+
+def test_chunks_of_rows_change_nothing(grid, rng, monkeypatch):
+    embedding = rng.normal(size=(len(grid), 200)) + grid[:, [0]]
+    whole = displacement_consistency(embedding, grid, 0), probe_features(embedding)
+    monkeypatch.setattr(equivariance, "_CHUNK_ELEMENTS", 7 * 200)  # chunks of 7 rows
+    chunked = displacement_consistency(embedding, grid, 0), probe_features(embedding)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-9, atol=1e-12)
 
 
 # Invariance.

@@ -98,7 +98,7 @@ INVARIANCE_METRICS = {
 COLUMNS = ["parameter", "nuisance", "metric", "value", "ci_low", "ci_high"]
 
 _RIDGE_ALPHAS = np.logspace(-3, 5, 9)
-_CHUNK_ROWS = 8192
+_CHUNK_ELEMENTS = 2**22  # float64 values of a chunk of embedding rows (32 MB)
 _BOOTSTRAP_ELEMENTS = 2**20  # counts held at once by a chunk of resamples
 _MIN_FINITE_SHARE = 0.5
 
@@ -258,12 +258,13 @@ def probe_features(embedding, *, n_components=MAX_PROBE_COMPONENTS, seed=0):
         return np.zeros((n_sounds, 1))  # a constant embedding has no component
     pca = PCA(n_components=min(n_components, len(sample) - 1), random_state=seed).fit(sample)
     del sample
+    chunk_rows = max(1, _CHUNK_ELEMENTS // embedding.shape[1])
     return np.vstack(
         [
             pca.transform(
-                (np.asarray(embedding[start : start + _CHUNK_ROWS], dtype=np.float64) - mean) / scale
+                (np.asarray(embedding[start : start + chunk_rows], dtype=np.float64) - mean) / scale
             )
-            for start in range(0, n_sounds, _CHUNK_ROWS)
+            for start in range(0, n_sounds, chunk_rows)
         ]
     )
 
@@ -492,12 +493,13 @@ def displacement_consistency(embedding, values, factor_index, *, level=0.95, ret
     step = np.unique(step, return_inverse=True)[1].ravel()
     takers = np.bincount(step)
     step_sum = np.zeros((len(takers), embedding.shape[1]))
-    for start in range(0, len(step), _CHUNK_ROWS):
-        chunk = slice(start, start + _CHUNK_ROWS)
+    chunk_rows = max(1, _CHUNK_ELEMENTS // embedding.shape[1])
+    for start in range(0, len(step), chunk_rows):
+        chunk = slice(start, start + chunk_rows)
         np.add.at(step_sum, step[chunk], _unit_displacements(embedding, before[chunk], after[chunk]))
     contribution = np.empty(len(step))
-    for start in range(0, len(step), _CHUNK_ROWS):
-        chunk = slice(start, start + _CHUNK_ROWS)
+    for start in range(0, len(step), chunk_rows):
+        chunk = slice(start, start + chunk_rows)
         unit = _unit_displacements(embedding, before[chunk], after[chunk])
         agreement = np.einsum("ij,ij->i", unit, step_sum[step[chunk]]) - np.einsum("ij,ij->i", unit, unit)
         contribution[chunk] = agreement / (takers[step[chunk]] - 1)
