@@ -337,6 +337,19 @@ def test_invariance_details_are_out_of_part_predictions(grid):
     assert not np.array_equal(details["within"], details["across"])
 
 
+def test_invariance_copes_with_few_distinct_sounds_and_large_values():
+    # 4 distinct sounds per half, repeated: duplicates share a fold, so a
+    # fold can be empty. A target far from 0 scores as one near 0.
+    values = np.tile(grid_design(4, 2), (6, 1))
+    embedding = fixed_code(values, 0, 1) + 0.1 * np.random.default_rng(8).normal(size=(len(values), 24))
+    features = probe_features(embedding)
+    near = invariance_r2(features, values, 1, n_resamples=50)[0]
+    far = invariance_r2(features, values + [1e6, 0.0], 1, n_resamples=50)[0]
+    assert near["n_sounds"] == len(values) and np.isfinite(near["within"])
+    for key in ("within", "across", "difference", "difference_low", "difference_high"):
+        assert far[key] == pytest.approx(near[key], abs=1e-6)
+
+
 def test_invariance_rejects_the_same_factor_twice(grid):
     with pytest.raises(DataError, match="same factor"):
         invariance_r2(probe_features(fixed_code(grid, 0, 1)), grid, 1, targets=[0, 1])

@@ -578,8 +578,9 @@ def _out_of_half_predictions(features, values, nuisance_index, targets, *, seed,
             # One fit for all targets: one SVD, a penalty per target.
             probe = _ridge(alpha_per_target=True).fit(x[train], truth[np.ix_(train, varying)])
             own, other = (half == part) & (folds == fold), (half != part) & (folds == fold)
-            within[np.ix_(own, varying)] = probe.predict(x[own]).reshape(-1, len(varying))
-            across[np.ix_(other, varying)] = probe.predict(x[other]).reshape(-1, len(varying))
+            for tested, predictions in ((own, within), (other, across)):
+                if tested.any():  # a fold can be empty when a half has few distinct sounds
+                    predictions[np.ix_(tested, varying)] = probe.predict(x[tested]).reshape(-1, len(varying))
     return rows, half, within, across
 
 
@@ -651,11 +652,12 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
     all_scores, all_details = {}, {}
     for column, target in enumerate(targets):
         truth = values[rows, target]
+        centre = truth.mean() if len(truth) else 0.0  # R^2 is unchanged; sums of squares stay accurate
         scored = np.isfinite(within[:, column]) & np.isfinite(across[:, column])
         scores = {f"{name}{suffix}": np.nan for name in names for suffix in ("", "_low", "_high")}
         if scored.any():
             per_sound = np.column_stack(
-                [np.ones(len(rows)), truth, truth**2, (truth - within[:, column]) ** 2,
+                [np.ones(len(rows)), truth - centre, (truth - centre) ** 2, (truth - within[:, column]) ** 2,
                  (truth - across[:, column]) ** 2]
             )[scored]  # fmt: skip
             point = statistics(per_sound.sum(axis=0))
