@@ -337,6 +337,17 @@ def test_invariance_details_are_out_of_part_predictions(grid):
     assert not np.array_equal(details["within"], details["across"])
 
 
+def test_a_probe_that_ignores_the_embedding_scores_zero_within_and_across(grid):
+    # A constant embedding: every probe predicts its training mean. Scored
+    # against the test sounds' own mean, it would lose more within (the
+    # held-out fold's mean moves opposite to the training mean's) than
+    # across, a spurious gain across.
+    scores = invariance_r2(probe_features(np.ones((len(grid), 5))), grid, 1, n_resamples=50)
+    for target in (0, 2):
+        for key in ("within", "across", "difference", "difference_low", "difference_high"):
+            assert scores[target][key] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_invariance_copes_with_few_distinct_sounds_and_large_values():
     # 4 distinct sounds per half, repeated: duplicates share a fold, so a
     # fold can be empty. A target far from 0 scores as one near 0.

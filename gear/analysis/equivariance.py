@@ -321,14 +321,6 @@ def _interval(replicates, level):
     return float(low), float(high)
 
 
-def _r2_from_sums(sums):
-    """Pooled R^2 from columns (count, sum y, sum y^2, sum residual^2, ...)."""
-    count, total, squares, residual = sums[..., 0], sums[..., 1], sums[..., 2], sums[..., 3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        spread = squares - total**2 / count
-        return np.where(spread > 1e-12 * np.maximum(squares, 1e-300), 1 - residual / spread, np.nan)
-
-
 def _grouped_folds(groups, n_splits, seed):
     """Fold of each item: whole groups per fold, seeded."""
     labels = np.unique(groups, return_inverse=True)[1].ravel()
@@ -552,8 +544,11 @@ def _out_of_half_predictions(features, values, nuisance_index, targets, *, seed,
     -------
     rows, half : np.ndarray [shape=(n_scored,), dtype=int]
         Rows of the sounds used and their half of the nuisance.
-    within, across : np.ndarray [shape=(n_scored, n_targets)]
-        NaN where no probe could be fitted (too few sounds, a constant target).
+    predictions : dict {str: np.ndarray [shape=(n_scored, n_targets)]}
+        ``within`` and ``across``: the probes' predictions; ``within_baseline``
+        and ``across_baseline``: the mean target of the probe's training
+        sounds. NaN where no probe could be fitted (too few sounds, a
+        constant target).
     """
     rows = np.arange(len(values))
     if len(rows) > MAX_INVARIANCE_SOUNDS:
@@ -561,9 +556,10 @@ def _out_of_half_predictions(features, values, nuisance_index, targets, *, seed,
     half = nuisance_halves(values[rows, nuisance_index])
     rows, half = rows[half >= 0], half[half >= 0]
     truth = values[np.ix_(rows, targets)]
-    within, across = np.full(truth.shape, np.nan), np.full(truth.shape, np.nan)
+    kinds = ("within", "across", "within_baseline", "across_baseline")
+    predictions = {kind: np.full(truth.shape, np.nan) for kind in kinds}
     if np.bincount(half, minlength=2).min() < 2 * n_splits:
-        return rows, half, within, across
+        return rows, half, predictions
     folds = np.empty(len(rows), dtype=np.intp)
     for part in (0, 1):
         members = half == part
@@ -577,11 +573,14 @@ def _out_of_half_predictions(features, values, nuisance_index, targets, *, seed,
                 continue  # no probe: its test sounds stay unscored
             # One fit for all targets: one SVD, a penalty per target.
             probe = _ridge(alpha_per_target=True).fit(x[train], truth[np.ix_(train, varying)])
+            baseline = truth[np.ix_(train, varying)].mean(axis=0)
             own, other = (half == part) & (folds == fold), (half != part) & (folds == fold)
-            for tested, predictions in ((own, within), (other, across)):
+            for tested, kind in ((own, "within"), (other, "across")):
                 if tested.any():  # a fold can be empty when a half has few distinct sounds
-                    predictions[np.ix_(tested, varying)] = probe.predict(x[tested]).reshape(-1, len(varying))
-    return rows, half, within, across
+                    cells = np.ix_(tested, varying)
+                    predictions[kind][cells] = probe.predict(x[tested]).reshape(-1, len(varying))
+                    predictions[f"{kind}_baseline"][cells] = baseline
+    return rows, half, predictions
 
 
 def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_splits=N_SPLITS,
@@ -595,6 +594,15 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
     the same-numbered fold of the other half (``across``): both scores come
     from the same probes, fitted on the same amount of data. Every sound
     thus gets one within and one across prediction.
+
+    Both are scored as out-of-sample R^2 against the probe's own training
+    mean, ``1 - sum (y - prediction)^2 / sum (y - training mean)^2`` (as
+    forecasts are scored against the historical mean): 0 is a probe no
+    better than ignoring the embedding, in either half. Scored against the
+    test sounds' own mean instead, a useless probe would lose more within
+    (in a balanced design, the held-out fold's mean moves opposite to the
+    training mean) than across, and the difference would show a gain where
+    there is none.
 
     Parameters
     ----------
@@ -617,7 +625,7 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
     Returns
     -------
     scores : dict {int: dict}
-        Target column -> ``within``, ``across`` (pooled R^2 of the target
+        Target column -> ``within``, ``across`` (R^2 of the target pooled
         over both halves) and ``difference`` (``across - within``), each
         with ``*_low`` and ``*_high``: percentile bootstrap over sounds,
         resampled within each half (both keep their size), the probes fixed
@@ -628,7 +636,8 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
         the target is constant. ``n_sounds``: sounds scored.
     details : dict {int: dict}
         Only with ``return_details``: per target, ``rows``, ``truth``,
-        ``within``, ``across``, ``half`` (shape ``(n_scored,)``).
+        ``half``, ``within``, ``across``, ``within_baseline``,
+        ``across_baseline`` (the training means; shape ``(n_scored,)``).
     """
     values = _check_values(values, len(features))
     _check_index(nuisance_index, values.shape[1], "nuisance_index")
@@ -639,36 +648,36 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
         _check_index(target, values.shape[1], "target index")
         if target == nuisance_index:
             raise DataError(f"equivariance: target and nuisance are the same factor ({target})")
-    rows, half, within, across = _out_of_half_predictions(
+    rows, half, predictions = _out_of_half_predictions(
         features, values, nuisance_index, targets, seed=seed, n_splits=n_splits
     )
     names = ("within", "across", "difference")
 
     def statistics(sums):
-        r2_within = _r2_from_sums(sums[..., :4])
-        r2_across = _r2_from_sums(np.concatenate([sums[..., :3], sums[..., 4:5]], axis=-1))
+        # Columns: squared errors of (within, its baseline, across, its baseline).
+        r2_within, r2_across = 1 - sums[..., 0] / sums[..., 1], 1 - sums[..., 2] / sums[..., 3]
         return r2_within, r2_across, r2_across - r2_within
 
     all_scores, all_details = {}, {}
     for column, target in enumerate(targets):
         truth = values[rows, target]
-        centre = truth.mean() if len(truth) else 0.0  # R^2 is unchanged; sums of squares stay accurate
-        scored = np.isfinite(within[:, column]) & np.isfinite(across[:, column])
+        kinds = ("within", "within_baseline", "across", "across_baseline")
+        errors = np.column_stack([(truth - predictions[kind][:, column]) ** 2 for kind in kinds])
+        scored = np.isfinite(errors).all(axis=1)
+        errors = errors[scored]
         scores = {f"{name}{suffix}": np.nan for name in names for suffix in ("", "_low", "_high")}
-        if scored.any():
-            per_sound = np.column_stack(
-                [np.ones(len(rows)), truth - centre, (truth - centre) ** 2, (truth - within[:, column]) ** 2,
-                 (truth - across[:, column]) ** 2]
-            )[scored]  # fmt: skip
-            point = statistics(per_sound.sum(axis=0))
-            sums = _resampled_sums(per_sound, n_resamples=n_resamples, seed=seed, strata=half[scored])
-            for name, value, replicate in zip(names, point, statistics(sums), strict=True):
+        if scored.any() and (errors[:, [1, 3]].sum(axis=0) > 0).all():
+            point = statistics(errors.sum(axis=0))
+            sums = _resampled_sums(errors, n_resamples=n_resamples, seed=seed, strata=half[scored])
+            with np.errstate(divide="ignore", invalid="ignore"):  # a resample of constant targets: NaN
+                replicates = statistics(sums)
+            for name, value, replicate in zip(names, point, replicates, strict=True):
                 scores[name] = float(value)
                 scores[f"{name}_low"], scores[f"{name}_high"] = _interval(replicate, level)
         scores["n_sounds"] = int(scored.sum())
         all_scores[target] = scores
-        arrays = {"rows": rows, "truth": truth, "within": within[:, column], "across": across[:, column],
-                  "half": half}  # fmt: skip
+        arrays = {"rows": rows, "truth": truth, "half": half}
+        arrays.update({kind: predictions[kind][:, column] for kind in predictions})
         all_details[target] = {name: array[scored] for name, array in arrays.items()}
     return (all_scores, all_details) if return_details else all_scores
 
