@@ -282,10 +282,10 @@ def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors
     ``options`` (``n_components``, ``disconnected``, ``method``,
     ``n_landmarks``, ``neighbors``) go to :func:`gear.manifold.isomap`;
     with ``distance="cosine"`` the embeddings are L2-normalised first
-    (:func:`gear.scores.prepare_distance`). The summary records the distance.
+    (:func:`gear.analysis.features.prepare_distance`). The summary records the distance.
     """
     from gear.manifold import isomap
-    from gear.scores import prepare_distance
+    from gear.analysis.features import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
     result = isomap(embeddings, n_neighbors, **options)
@@ -298,7 +298,7 @@ def regress(
 ):
     """The paper's K-NN regression for one model: one row per sound (neighbours by ``distance``)."""
     from gear.regression import knn_regression
-    from gear.scores import prepare_distance
+    from gear.analysis.features import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
     params = load_params(params_path)
@@ -416,7 +416,7 @@ def draw_isomap(
 def _median_intervals(ratios, parameters, n_resamples, seed=0):
     # Per (model, parameter): median of the ratio (in log space) or of the
     # error (parameters without a ratio scale), and its bootstrap interval.
-    from gear.scores import bootstrap_ci
+    from gear.analysis.bootstrap import bootstrap_ci
 
     rows = []
     for parameter in parameters:
