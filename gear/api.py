@@ -39,7 +39,14 @@ import pandas as pd
 
 import gear
 from gear import hear, pipeline
-from gear.config import _check_neighbors, _with_defaults, load_schema, sorted_keys
+from gear.config import (
+    SCHEMA_PATH,
+    check_neighbors,
+    load_schema,
+    sorted_keys,
+    validate_config,
+    validator_with_defaults,
+)
 from gear.datasets import Dataset, resolve_dataset, sound_ids
 from gear.errors import ConfigError, DataError, ModelError
 from gear.io import load_params, read_audio
@@ -81,7 +88,15 @@ PRESETS = {
 
 # Sources whose content decides what a dataset spec synthesizes (besides
 # the synthesizer's own module): a change to any of them is a new cache key.
-_SYNTHESIS_SOURCES = ("datasets.py", "designs.py", "scales.py", "synth.py", "io.py", "parameters.py", "pipeline.py")
+_SYNTHESIS_SOURCES = (
+    "datasets.py",
+    "designs.py",
+    "scales.py",
+    "synthesizers/additive.py",
+    "io.py",
+    "parameters.py",
+    "pipeline.py",
+)
 
 # A stand-in model entry: the schema requires one, the library never loads it.
 _PLACEHOLDER_MODEL = {"module": "gear.models.base", "env": "envs/gear.yaml"}
@@ -208,7 +223,7 @@ def _schema_error(error, prefix):
 def _settings(isomap, regression, n_sounds, dataset_id):
     """Isomap and regression settings checked and completed by the workflow's schema."""
     schema = load_schema()
-    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    validator_class = validator_with_defaults(jsonschema.Draft202012Validator)
     settings = {}
     for section, given in (("isomap", isomap), ("regression", regression)):
         if given is not None and not isinstance(given, Mapping):
@@ -219,14 +234,12 @@ def _settings(isomap, regression, n_sounds, dataset_id):
         if error is not None:
             raise _schema_error(error, section)
         settings[section] = values
-    _check_neighbors(settings, {dataset_id: n_sounds})
+    check_neighbors(settings, {dataset_id: n_sounds})
     return settings["isomap"], settings["regression"]
 
 
 def _canonical_spec(spec, dataset_id):
     """A dataset entry validated, defaults filled, keys sorted (what the workflow's rules receive)."""
-    from gear.config import SCHEMA_PATH, validate_config
-
     config = {
         "datasets": {dataset_id: json.loads(json.dumps(dict(spec)))},
         "models": {"placeholder": _PLACEHOLDER_MODEL},

@@ -413,7 +413,7 @@ def draw_isomap(
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def _median_intervals(ratios, parameters, n_resamples, seed=0):
+def _bootstrap_medians(ratios, parameters, n_resamples, seed=0):
     # Per (model, parameter): median of the ratio (in log space) or of the
     # error (parameters without a ratio scale), and its bootstrap interval.
     from gear.analysis.bootstrap import bootstrap_ci
@@ -464,7 +464,7 @@ def draw_regression(table_paths, description_path, figure_paths, *, labels, unav
     unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
     columns = ["model", "parameter", "ratio", "error"]
     ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    intervals = _median_intervals(ratios, parameters, n_resamples)
+    intervals = _bootstrap_medians(ratios, parameters, n_resamples)
     figure = figures.plot_regression_ratios(ratios, parameters, unavailable=unavailable, intervals=intervals)
     figures.save_figure(figure, _figure_paths(figure_paths))
 

@@ -111,7 +111,7 @@ def _annotation(row: pd.Series | None) -> str:
     return ", ".join(parts)
 
 
-def _median_intervals(intervals: pd.DataFrame | None) -> pd.DataFrame | None:
+def _checked_medians(intervals: pd.DataFrame | None) -> pd.DataFrame | None:
     """Figure 4's medians and intervals indexed by (model, parameter), checked."""
     if intervals is None:
         return None
@@ -221,7 +221,7 @@ def plot_regression_ratios(
     if not parameters:
         raise ConfigError("parameters is empty: nothing to plot")
     unavailable = dict(unavailable or {})
-    medians = _median_intervals(intervals)
+    medians = _checked_medians(intervals)
 
     models = [m for m in pd.unique(ratios["model"]) if m not in unavailable]
     models += list(unavailable)
