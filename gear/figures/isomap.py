@@ -184,20 +184,8 @@ def plot_isomap_grid(
         for i, model in enumerate(rows):
             cell = row_of_band + 1 + i
             if model in unavailable:
-                ax = fig.add_subplot(grid[cell, :])
-                ax.set_label(f"unavailable:{model}" + (f":{band_index}" if band_index else ""))
-                ax.set_axis_off()
-                # A strip is too short for a rotated label: name the model inline.
-                ax.text(
-                    0.5,
-                    0.5,
-                    f"{model} \N{EM DASH} unavailable: {short_reason(unavailable[model])}",
-                    transform=ax.transAxes,
-                    ha="center",
-                    va="center",
-                    fontsize=10,
-                    color="0.4",
-                )
+                suffix = f":{band_index}" if band_index else ""
+                _unavailable_strip(fig, grid[cell, :], model, unavailable[model], suffix)
                 continue
             box = grid[cell, 0].get_position(fig)
             fig.text(
@@ -209,38 +197,66 @@ def plot_isomap_grid(
             for j, parameter in enumerate(band):
                 ax = fig.add_subplot(grid[cell, j], projection="3d")
                 ax.set_label(f"isomap:{model}:{parameter.name}")
-                ax.scatter(
-                    *coords[keep].T,
-                    c=params[parameter.name].to_numpy(dtype=float)[keep],
-                    cmap=ISOMAP_CMAP,
-                    norm=norms[parameter.name],
-                    s=point_size,
-                    linewidths=0,
-                    depthshade=False,
-                    rasterized=True,
-                )
-                ax.set_xlim(*limits[0])
-                ax.set_ylim(*limits[1])
-                ax.set_zlim(*limits[2])
-                ax.set_box_aspect((1, 1, 1))
-                ax.set_xticklabels([])
-                ax.set_yticklabels([])
-                ax.set_zticklabels([])
+                colors = params[parameter.name].to_numpy(dtype=float)[keep]
+                _scatter_cube(ax, coords[keep], colors, norms[parameter.name], limits, point_size)
         bar_row = row_of_band + 1 + len(rows)
         for j, parameter in enumerate(band):
             cax = fig.add_subplot(grid[bar_row, j])
             cax.set_label(f"colorbar:{parameter.name}")
-            # Shrink the colorbar to the central part of its cell.
-            pos = cax.get_position()
-            cax.set_position([pos.x0 + 0.15 * pos.width, pos.y0, 0.7 * pos.width, pos.height])
-            norm = norms[parameter.name]
-            colorbar = fig.colorbar(ScalarMappable(norm=norm, cmap=ISOMAP_CMAP), cax=cax, orientation="horizontal")
-            if isinstance(norm, LogNorm):
-                ticks = _log_ticks(norm.vmin, norm.vmax)
-                colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
-                colorbar.ax.xaxis.set_minor_locator(NullLocator())
-            if parameter.unit:
-                colorbar.set_label(parameter.unit, fontsize=7, labelpad=1)
-            colorbar.ax.tick_params(labelsize=7)
+            _colorbar(fig, cax, norms[parameter.name], parameter.unit)
         row_of_band = bar_row + 2
     return fig
+
+
+def _unavailable_strip(fig, cell, model, reason, suffix):
+    """A thin full-width row naming a model that has no coordinates, and why."""
+    ax = fig.add_subplot(cell)
+    ax.set_label(f"unavailable:{model}" + suffix)
+    ax.set_axis_off()
+    # A strip is too short for a rotated label: name the model inline.
+    ax.text(
+        0.5,
+        0.5,
+        f"{model} \N{EM DASH} unavailable: {short_reason(reason)}",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=10,
+        color="0.4",
+    )
+
+
+def _scatter_cube(ax, coords, colors, norm, limits, point_size):
+    """3-D scatter of one model's coordinates in a cube, coloured by one parameter, without tick labels."""
+    ax.scatter(
+        *coords.T,
+        c=colors,
+        cmap=ISOMAP_CMAP,
+        norm=norm,
+        s=point_size,
+        linewidths=0,
+        depthshade=False,
+        rasterized=True,
+    )
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(*limits[1])
+    ax.set_zlim(*limits[2])
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_xticklabels([])
+    ax.set_yticklabels([])
+    ax.set_zticklabels([])
+
+
+def _colorbar(fig, cax, norm, unit):
+    """A horizontal colorbar in the central part of its cell; decade ticks on a log scale."""
+    # Shrink the colorbar to the central part of its cell.
+    pos = cax.get_position()
+    cax.set_position([pos.x0 + 0.15 * pos.width, pos.y0, 0.7 * pos.width, pos.height])
+    colorbar = fig.colorbar(ScalarMappable(norm=norm, cmap=ISOMAP_CMAP), cax=cax, orientation="horizontal")
+    if isinstance(norm, LogNorm):
+        ticks = _log_ticks(norm.vmin, norm.vmax)
+        colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+        colorbar.ax.xaxis.set_minor_locator(NullLocator())
+    if unit:
+        colorbar.set_label(unit, fontsize=7, labelpad=1)
+    colorbar.ax.tick_params(labelsize=7)

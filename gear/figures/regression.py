@@ -237,38 +237,14 @@ def plot_regression_ratios(
     )
     axes = fig.subplots(1, len(parameters), sharey=True, squeeze=False)[0]
     for ax, parameter in zip(axes, parameters):
-        if parameter.ratio_scale:
-            column, limits, centre = "ratio", ylim, 1.0
-            ax.set_label(f"ratio:{parameter.name}")
-            ax.set_xscale("log")
-            ax.set_xticks(*ratio_ticks(ylim))
-            ax.set_xlabel("estimated / true")
-        else:
-            column, limits, centre = "error", ERROR_LIMITS, 0.0
-            ax.set_label(f"error:{parameter.name}")
-            ax.set_xlabel("(estimated - true) / range")
-        ax.set_xlim(*limits)
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.axvline(centre, color="0.3", ls="--", lw=0.8, zorder=1)
-        ax.set_title(parameter_label(parameter))
-        ax.grid(axis="y", color="0.92", lw=0.6)
+        column, limits, centre = _ratio_axis(ax, parameter, ylim)
         counts = clipped_fractions(ratios, limits, column) if column in ratios else None
         value = pd.to_numeric(ratios[column], errors="coerce").astype(float) if column in ratios else None
 
         notes = []
         for y, model in zip(positions, models):
             if model in unavailable:
-                ax.text(
-                    centre,
-                    y,
-                    "unavailable",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="0.45",
-                    style="italic",
-                    bbox=dict(fc="white", ec="none", pad=1),
-                )
+                _mark_unavailable(ax, centre, y)
                 notes.append("unavailable")
                 continue
             if counts is None:
@@ -280,41 +256,8 @@ def plot_regression_ratios(
             values = value[mask].dropna().to_numpy()
             if len(values) == 0:
                 continue
-            # Clipping keeps every order statistic inside the view exact.
-            shown = np.clip(values, *limits)
-            jitter = rng.uniform(-spread, spread, size=len(shown))
-            ax.scatter(
-                shown,
-                y + jitter,
-                s=3,
-                color="tab:blue",
-                alpha=0.35,
-                linewidths=0,
-                zorder=2,
-                clip_on=False,
-                rasterized=True,
-            )
-            log = column == "ratio"
-            stats = cbook.boxplot_stats(np.log(shown) if log else shown, whis=1.5)
-            if log:
-                for stat in stats:
-                    for key in ("med", "q1", "q3", "whislo", "whishi", "mean"):
-                        stat[key] = float(np.exp(stat[key]))
-                    stat["fliers"] = np.exp(stat["fliers"])
-            ax.bxp(
-                stats,
-                positions=[y],
-                widths=box_width,
-                orientation="horizontal",
-                showfliers=False,
-                manage_ticks=False,
-                patch_artist=True,
-                boxprops=dict(facecolor="none", edgecolor="k", lw=1),
-                medianprops=dict(color="tab:red", lw=1.5),
-                whiskerprops=dict(lw=0.9),
-                capprops=dict(lw=0.9),
-                zorder=3,
-            )
+            _draw_distribution(ax, values, y, limits, log=column == "ratio", rng=rng, spread=spread,
+                               box_width=box_width)  # fmt: skip
         if medians is not None:
             for y, model in zip(positions, models):
                 key = (str(model), parameter.name)
@@ -337,3 +280,75 @@ def plot_regression_ratios(
             frameon=False,
         )
     return fig
+
+
+def _ratio_axis(ax, parameter, ylim):
+    """Set up one panel: a log ratio axis, or a linear error axis; returns ``(column, limits, centre)``."""
+    if parameter.ratio_scale:
+        column, limits, centre = "ratio", ylim, 1.0
+        ax.set_label(f"ratio:{parameter.name}")
+        ax.set_xscale("log")
+        ax.set_xticks(*ratio_ticks(ylim))
+        ax.set_xlabel("estimated / true")
+    else:
+        column, limits, centre = "error", ERROR_LIMITS, 0.0
+        ax.set_label(f"error:{parameter.name}")
+        ax.set_xlabel("(estimated - true) / range")
+    ax.set_xlim(*limits)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.axvline(centre, color="0.3", ls="--", lw=0.8, zorder=1)
+    ax.set_title(parameter_label(parameter))
+    ax.grid(axis="y", color="0.92", lw=0.6)
+    return column, limits, centre
+
+
+def _mark_unavailable(ax, centre, y):
+    ax.text(
+        centre,
+        y,
+        "unavailable",
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="0.45",
+        style="italic",
+        bbox=dict(fc="white", ec="none", pad=1),
+    )
+
+
+def _draw_distribution(ax, values, y, limits, *, log, rng, spread, box_width):
+    """One model's row: a jittered strip under a box plot (statistics in log space for a ratio)."""
+    # Clipping keeps every order statistic inside the view exact.
+    shown = np.clip(values, *limits)
+    jitter = rng.uniform(-spread, spread, size=len(shown))
+    ax.scatter(
+        shown,
+        y + jitter,
+        s=3,
+        color="tab:blue",
+        alpha=0.35,
+        linewidths=0,
+        zorder=2,
+        clip_on=False,
+        rasterized=True,
+    )
+    stats = cbook.boxplot_stats(np.log(shown) if log else shown, whis=1.5)
+    if log:
+        for stat in stats:
+            for key in ("med", "q1", "q3", "whislo", "whishi", "mean"):
+                stat[key] = float(np.exp(stat[key]))
+            stat["fliers"] = np.exp(stat["fliers"])
+    ax.bxp(
+        stats,
+        positions=[y],
+        widths=box_width,
+        orientation="horizontal",
+        showfliers=False,
+        manage_ticks=False,
+        patch_artist=True,
+        boxprops=dict(facecolor="none", edgecolor="k", lw=1),
+        medianprops=dict(color="tab:red", lw=1.5),
+        whiskerprops=dict(lw=0.9),
+        capprops=dict(lw=0.9),
+        zorder=3,
+    )

@@ -209,16 +209,7 @@ def plot_sound_grid(
     row_parameter, col_parameter = (parameters.get(name, name) for name in grid)
     others = [p for name, p in parameters.items() if name not in grid][:3]
 
-    n_samples = audio.shape[1]
-    if sample_rate is None:
-        times = np.arange(n_samples, dtype=float)
-        freqs = np.arange(n_samples // 2 + 1, dtype=float)
-        time_unit, freq_unit = "samples", "bins"
-    else:
-        times = np.arange(n_samples) / sample_rate
-        freqs = np.fft.rfftfreq(n_samples, d=1.0 / sample_rate)
-        time_unit, freq_unit = "s", "Hz"
-
+    times, freqs, time_unit, freq_unit = _time_and_frequency(audio.shape[1], sample_rate)
     chosen = index[index >= 0]
     spectra = np.nan_to_num(np.abs(np.fft.rfft(audio[chosen], axis=1)))
     if len(chosen) and len(freqs) > 1:
@@ -242,70 +233,27 @@ def plot_sound_grid(
     share_time = share_freq = None
     for i in range(n_rows):
         for j in range(n_cols):
-            inner = outer[i, j].subgridspec(2, 1, hspace=0.25)
-            ax_t = fig.add_subplot(inner[0], sharex=share_time)
-            ax_f = fig.add_subplot(inner[1], sharex=share_freq)
+            ax_t, ax_f = _cell_axes(fig, outer[i, j], (i, j), share_time, share_freq)
             share_time = share_time or ax_t
             share_freq = share_freq or ax_f
-            ax_t.set_label(f"waveform[{i},{j}]")
-            ax_f.set_label(f"spectrum[{i},{j}]")
-            for ax in (ax_t, ax_f):
-                ax.tick_params(labelsize=6, length=2, pad=1)
-                ax.set_yticks([])
-                # Few ticks: labels of neighbouring columns must not touch.
-                ax.xaxis.set_major_locator(MaxNLocator(4))
             if i < n_rows - 1:
                 ax_t.tick_params(labelbottom=False)
                 ax_f.tick_params(labelbottom=False)
             else:
                 ax_f.set_xlabel(f"frequency ({freq_unit})", fontsize=7, labelpad=1)
-
             k = index[i, j]
             if k < 0:
-                ax_t.text(
-                    0.5,
-                    0.5,
-                    "no sound",
-                    transform=ax_t.transAxes,
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="0.5",
-                )
+                ax_t.text(0.5, 0.5, "no sound", transform=ax_t.transAxes, ha="center", va="center",
+                          fontsize=7, color="0.5")  # fmt: skip
             else:
-                wave = audio[k]
-                ax_t.plot(times, wave, color=_WAVE_COLOR, lw=0.4)
-                peak = np.nanmax(np.abs(wave)) if np.isfinite(wave).any() else 0.0
-                ax_t.set_ylim(-1.05 * peak - 1e-12, 1.05 * peak + 1e-12)
-                spec = np.nan_to_num(np.abs(np.fft.rfft(wave)))
-                ax_f.plot(freqs, spec, color=_SPECTRUM_COLOR, lw=0.6)
-                ax_f.set_ylim(0, 1.08 * spec.max() + 1e-12)
                 title = ", ".join(f"{parameter_label(p)} = {params[p.name].iloc[k]:.4g}" for p in others)
-                ax_t.set_title(title, fontsize=7, pad=2)
+                _draw_sound(ax_t, ax_f, audio[k], times, freqs, title)
             ax_t.set_xlim(times[0], times[-1])
             ax_f.set_xlim(0, f_max)
-
             if i == 0:
-                box = outer[0, j].get_position(fig)
-                fig.text(
-                    (box.x0 + box.x1) / 2,
-                    box.y1 + 0.3 / fig.get_figheight(),
-                    f"{parameter_label(col_parameter)} = {col_values[j]:.3g}",
-                    ha="center",
-                    va="bottom",
-                    fontsize=9,
-                )
+                _label_column(fig, outer[0, j], f"{parameter_label(col_parameter)} = {col_values[j]:.3g}")
             if j == 0:
-                box = outer[i, 0].get_position(fig)
-                fig.text(
-                    box.x0 - 0.12 / fig.get_figwidth(),
-                    (box.y0 + box.y1) / 2,
-                    f"{parameter_label(row_parameter)} = {row_values[i]:.3g}",
-                    ha="right",
-                    va="center",
-                    rotation=90,
-                    fontsize=9,
-                )
+                _label_row(fig, outer[i, 0], f"{parameter_label(row_parameter)} = {row_values[i]:.3g}")
     fig.suptitle(
         f"waveform (blue, time in {time_unit}) over" f" Fourier magnitude (red, frequency in {freq_unit})",
         fontsize=9,
@@ -313,3 +261,53 @@ def plot_sound_grid(
         va="top",
     )
     return fig
+
+
+def _time_and_frequency(n_samples, sample_rate):
+    """Time and frequency axes of a sound, in seconds and Hz, or samples and bins without a rate."""
+    if sample_rate is None:
+        times = np.arange(n_samples, dtype=float)
+        freqs = np.arange(n_samples // 2 + 1, dtype=float)
+        return times, freqs, "samples", "bins"
+    times = np.arange(n_samples) / sample_rate
+    freqs = np.fft.rfftfreq(n_samples, d=1.0 / sample_rate)
+    return times, freqs, "s", "Hz"
+
+
+def _cell_axes(fig, cell, where, share_time, share_freq):
+    """The waveform axes over the spectrum axes of one grid cell."""
+    i, j = where
+    inner = cell.subgridspec(2, 1, hspace=0.25)
+    ax_t = fig.add_subplot(inner[0], sharex=share_time)
+    ax_f = fig.add_subplot(inner[1], sharex=share_freq)
+    ax_t.set_label(f"waveform[{i},{j}]")
+    ax_f.set_label(f"spectrum[{i},{j}]")
+    for ax in (ax_t, ax_f):
+        ax.tick_params(labelsize=6, length=2, pad=1)
+        ax.set_yticks([])
+        # Few ticks: labels of neighbouring columns must not touch.
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+    return ax_t, ax_f
+
+
+def _draw_sound(ax_t, ax_f, wave, times, freqs, title):
+    """One sound's waveform and Fourier magnitude, each scaled to its own peak."""
+    ax_t.plot(times, wave, color=_WAVE_COLOR, lw=0.4)
+    peak = np.nanmax(np.abs(wave)) if np.isfinite(wave).any() else 0.0
+    ax_t.set_ylim(-1.05 * peak - 1e-12, 1.05 * peak + 1e-12)
+    spec = np.nan_to_num(np.abs(np.fft.rfft(wave)))
+    ax_f.plot(freqs, spec, color=_SPECTRUM_COLOR, lw=0.6)
+    ax_f.set_ylim(0, 1.08 * spec.max() + 1e-12)
+    ax_t.set_title(title, fontsize=7, pad=2)
+
+
+def _label_column(fig, cell, text):
+    box = cell.get_position(fig)
+    fig.text((box.x0 + box.x1) / 2, box.y1 + 0.3 / fig.get_figheight(), text, ha="center", va="bottom",
+             fontsize=9)  # fmt: skip
+
+
+def _label_row(fig, cell, text):
+    box = cell.get_position(fig)
+    fig.text(box.x0 - 0.12 / fig.get_figwidth(), (box.y0 + box.y1) / 2, text, ha="right", va="center",
+             rotation=90, fontsize=9)  # fmt: skip

@@ -103,48 +103,7 @@ def plot_sweep_profiles(
             ax.set_xticks([])
             ax.set_yticks([])
             continue
-        steps = pd.to_numeric(table["step"], errors="coerce")
-        last = float(np.nanmax(steps)) if steps.notna().any() else 1.0
-        counts = pd.to_numeric(table["n_sweeps"], errors="coerce").dropna().astype(int)
-        if len(counts):
-            few, many = counts.min(), counts.max()
-            sweeps = f"{few} sweeps" if few == many else f"{few}-{many} sweeps"
-            ax.set_title(f"{parameter.title}\n{sweeps} of {int(last) + 1} steps", fontsize=10)
-        ax.plot([0, last], [0, 1], ls="--", color="0.2", lw=1.0, gid="linear", zorder=4)
-        for model in models:
-            rows = table[table["model"].astype(str) == model].sort_values("step")
-            if rows.empty:
-                continue
-            x = rows["step"].to_numpy(dtype=float)
-            color = colors[model]
-            ax.fill_between(
-                x,
-                rows["q1"].to_numpy(dtype=float),
-                rows["q3"].to_numpy(dtype=float),
-                color=color,
-                alpha=0.15,
-                lw=0,
-                gid=f"iqr:{model}:{parameter.name}",
-                zorder=2,
-            )
-            ax.plot(
-                x,
-                rows["median"].to_numpy(dtype=float),
-                color=color,
-                lw=1.4,
-                marker="o",
-                ms=2.5,
-                label=labels.get(model, model),
-                gid=f"sweep:{model}:{parameter.name}",
-                zorder=3,
-            )
-        ax.set_xlim(0, max(last, 1.0))
-        ax.set_ylim(-0.03, 1.03)
-        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
-        ax.set_xlabel(f"sweep step ({parameter_label(parameter)} increasing)", fontsize=9)
-        ax.set_ylabel("distance from start (normalised)", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(color="0.92", lw=0.6)
+        _draw_profiles(ax, table, parameter, models, colors, labels)
     handles = [
         Line2D([], [], color=colors[m], lw=1.4, marker="o", ms=2.5, label=labels.get(m, m)) for m in models
     ]
@@ -155,3 +114,49 @@ def plot_sweep_profiles(
     if models:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig
+
+
+def _draw_profiles(ax, table, parameter, models, colors, labels):
+    """One parameter's panel: each model's median profile over its interquartile band, and the diagonal."""
+    steps = pd.to_numeric(table["step"], errors="coerce")
+    last = float(np.nanmax(steps)) if steps.notna().any() else 1.0
+    counts = pd.to_numeric(table["n_sweeps"], errors="coerce").dropna().astype(int)
+    if len(counts):
+        few, many = counts.min(), counts.max()
+        sweeps = f"{few} sweeps" if few == many else f"{few}-{many} sweeps"
+        ax.set_title(f"{parameter.title}\n{sweeps} of {int(last) + 1} steps", fontsize=10)
+    ax.plot([0, last], [0, 1], ls="--", color="0.2", lw=1.0, gid="linear", zorder=4)
+    for model in models:
+        rows = table[table["model"].astype(str) == model].sort_values("step")
+        if rows.empty:
+            continue
+        x = rows["step"].to_numpy(dtype=float)
+        color = colors[model]
+        ax.fill_between(
+            x,
+            rows["q1"].to_numpy(dtype=float),
+            rows["q3"].to_numpy(dtype=float),
+            color=color,
+            alpha=0.15,
+            lw=0,
+            gid=f"iqr:{model}:{parameter.name}",
+            zorder=2,
+        )
+        ax.plot(
+            x,
+            rows["median"].to_numpy(dtype=float),
+            color=color,
+            lw=1.4,
+            marker="o",
+            ms=2.5,
+            label=labels.get(model, model),
+            gid=f"sweep:{model}:{parameter.name}",
+            zorder=3,
+        )
+    ax.set_xlim(0, max(last, 1.0))
+    ax.set_ylim(-0.03, 1.03)
+    ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    ax.set_xlabel(f"sweep step ({parameter_label(parameter)} increasing)", fontsize=9)
+    ax.set_ylabel("distance from start (normalised)", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(color="0.92", lw=0.6)
