@@ -320,7 +320,7 @@ def summarize_regressions(table_paths, description_path, summary_path, unavailab
     unavailable : dict or None
         Model id -> reason; listed with an empty row and the reason.
     n_resamples : int
-        Of the bootstrap interval of the median |log ratio|.
+        Of the bootstrap interval of the median ``|log ratio|``.
     """
     from gear.regression import summarize
 

@@ -143,7 +143,7 @@ def bootstrap_ci(
     replacement) of the item indices, and the interval is the
     ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the
     replicates (Efron's percentile interval). Items are the independent
-    units: sounds for a probe's R^2 or the regression's median |log ratio|,
+    units: sounds for a probe's R^2 or the regression's median ``|log ratio|``,
     sweeps for monotonicity. Non-finite replicates (e.g. an R^2 on a
     resample where a target happens to be constant) are left out; if fewer
     than half are finite, the interval is NaN.
