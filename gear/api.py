@@ -531,17 +531,7 @@ def evaluate(
     """
     seconds = {}
     clock = time.perf_counter()
-    if isinstance(dataset, Dataset):
-        data = dataset
-        dataset_id = dataset_id or "dataset"
-        if data.description is None:
-            raise DataError("dataset: a Dataset without a description; build it with gear.sounds")
-    elif isinstance(dataset, Mapping) and "audio" in dataset:
-        data = sounds(**dataset)
-        dataset_id = dataset_id or "dataset"
-    else:
-        dataset_id = dataset_id or (dataset if isinstance(dataset, str) else "dataset")
-        data = load_dataset(dataset, cache_dir=cache_dir, dataset_id=dataset_id)
+    data, dataset_id = _dataset_of(dataset, dataset_id, cache_dir)
     isomap_settings, regression_settings = _settings(isomap, regression, len(data.params), dataset_id)
     parameters = data.description.parameters
     seconds["dataset"] = time.perf_counter() - clock
@@ -550,16 +540,8 @@ def evaluate(
     module, loaded, name = _model_object(model, name, weights)
     seconds["load_model"] = time.perf_counter() - clock
 
-    # As gear.pipeline.embed: resample to the model's rate unless the
-    # dataset is read at every model's own rate (gear2023).
     clock = time.perf_counter()
-    audio = data.audio
-    if data.resample_to_model_rate and data.sample_rate != int(loaded.sample_rate):
-        audio = hear.resample_audio(audio, data.sample_rate, int(loaded.sample_rate))
-    embeddings = hear.embed_scenes(
-        module, loaded, audio, batch_size=batch_size, model_id=name,
-        sound_ids=list(data.params["sound_id"]), progress=progress,
-    ).astype(np.float32)  # fmt: skip
+    embeddings = _embed(module, loaded, data, batch_size=batch_size, name=name, progress=progress)
     seconds["embed"] = time.perf_counter() - clock
 
     # As gear.pipeline.reduce_isomap, regress and measure.
@@ -595,3 +577,28 @@ def evaluate(
         model=name,
         seconds=seconds,
     )
+
+
+def _dataset_of(dataset, dataset_id, cache_dir):
+    """The sounds :func:`evaluate` was given, and the dataset id its table will show."""
+    if isinstance(dataset, Dataset):
+        if dataset.description is None:
+            raise DataError("dataset: a Dataset without a description; build it with gear.sounds")
+        return dataset, dataset_id or "dataset"
+    if isinstance(dataset, Mapping) and "audio" in dataset:
+        return sounds(**dataset), dataset_id or "dataset"
+    dataset_id = dataset_id or (dataset if isinstance(dataset, str) else "dataset")
+    return load_dataset(dataset, cache_dir=cache_dir, dataset_id=dataset_id), dataset_id
+
+
+def _embed(module, loaded, data, *, batch_size, name, progress):
+    """Scene embeddings of the dataset's sounds, as :func:`gear.pipeline.embed` makes them (float32)."""
+    # Resample to the model's rate unless the dataset is read at every
+    # model's own rate (gear2023).
+    audio = data.audio
+    if data.resample_to_model_rate and data.sample_rate != int(loaded.sample_rate):
+        audio = hear.resample_audio(audio, data.sample_rate, int(loaded.sample_rate))
+    return hear.embed_scenes(
+        module, loaded, audio, batch_size=batch_size, model_id=name,
+        sound_ids=list(data.params["sound_id"]), progress=progress,
+    ).astype(np.float32)  # fmt: skip

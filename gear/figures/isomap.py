@@ -135,45 +135,15 @@ def plot_isomap_grid(
     if not parameters:
         raise ConfigError("parameters is empty: nothing to colour by")
     require_columns(params, [p.name for p in parameters], "params")
-    n_sounds = len(params)
-    models = {}
-    for model, coords in coordinates.items():
-        if model in unavailable:
-            continue
-        coords = np.asarray(coords, dtype=float)
-        if coords.ndim != 2 or coords.shape != (n_sounds, 3):
-            raise DataError(
-                f"Isomap coordinates of model {model!r} have shape {coords.shape},"
-                f" expected ({n_sounds}, 3) for {n_sounds} sounds"
-            )
-        models[model] = coords
+    models = _checked_coordinates(coordinates, unavailable, len(params))
     rows = list(models) + list(unavailable)
     bands = [parameters[i : i + max_columns] for i in range(0, len(parameters), max_columns)]
     n_cols = len(bands[0])
 
     norms = {p.name: _color_norm(p, params[p.name].to_numpy(dtype=float)) for p in parameters}
 
-    # Heights in inches: per band a header, full panels for models, a strip
-    # for unavailable ones, and a thin row for the colorbars.
-    header, panel, strip, bar = 0.35, 2.8, 0.6, 0.16
-    model_heights = [strip if m in unavailable else panel for m in rows]
-    heights = []
-    for _ in bands:
-        heights += [header, *model_heights, bar, header / 2]
-    heights = heights[:-1]
-    fig = Figure(figsize=(panel * n_cols + 0.6, sum(heights) + 0.8))
-    width, height = fig.get_figwidth(), fig.get_figheight()
-    grid = fig.add_gridspec(
-        len(heights),
-        n_cols,
-        height_ratios=heights,
-        left=0.5 / width,
-        right=1 - 0.1 / width,
-        top=1 - 0.1 / height,
-        bottom=0.4 / height,
-        wspace=0.02,
-        hspace=0.12,
-    )
+    fig, grid = _figure_grid(rows, unavailable, len(bands), n_cols)
+    width = fig.get_figwidth()
     row_of_band = 0
     for band_index, band in enumerate(bands):
         for j, parameter in enumerate(band):
@@ -206,6 +176,48 @@ def plot_isomap_grid(
             _colorbar(fig, cax, norms[parameter.name], parameter.unit)
         row_of_band = bar_row + 2
     return fig
+
+
+def _checked_coordinates(coordinates, unavailable, n_sounds):
+    """Each available model's coordinates as float arrays, checked to be ``(n_sounds, 3)``."""
+    models = {}
+    for model, coords in coordinates.items():
+        if model in unavailable:
+            continue
+        coords = np.asarray(coords, dtype=float)
+        if coords.ndim != 2 or coords.shape != (n_sounds, 3):
+            raise DataError(
+                f"Isomap coordinates of model {model!r} have shape {coords.shape},"
+                f" expected ({n_sounds}, 3) for {n_sounds} sounds"
+            )
+        models[model] = coords
+    return models
+
+
+def _figure_grid(rows, unavailable, n_bands, n_cols):
+    """The figure and its grid: per band of parameters, a header, one row per model, the colorbars."""
+    # Heights in inches: per band a header, full panels for models, a strip
+    # for unavailable ones, and a thin row for the colorbars.
+    header, panel, strip, bar = 0.35, 2.8, 0.6, 0.16
+    model_heights = [strip if m in unavailable else panel for m in rows]
+    heights = []
+    for _ in range(n_bands):
+        heights += [header, *model_heights, bar, header / 2]
+    heights = heights[:-1]
+    fig = Figure(figsize=(panel * n_cols + 0.6, sum(heights) + 0.8))
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    grid = fig.add_gridspec(
+        len(heights),
+        n_cols,
+        height_ratios=heights,
+        left=0.5 / width,
+        right=1 - 0.1 / width,
+        top=1 - 0.1 / height,
+        bottom=0.4 / height,
+        wspace=0.02,
+        hspace=0.12,
+    )
+    return fig, grid
 
 
 def _unavailable_strip(fig, cell, model, reason, suffix):

@@ -189,15 +189,7 @@ def plot_sound_grid(
     ConfigError
         If ``sample_rate`` is not positive.
     """
-    audio = np.asarray(audio, dtype=float)
-    if audio.ndim != 2:
-        raise DataError(f"audio must be (n_sounds, n_samples), got shape {audio.shape}")
-    if audio.shape[1] < 2:
-        raise DataError(f"audio must have at least 2 samples per sound, got {audio.shape[1]}")
-    if audio.shape[0] != len(params):
-        raise DataError(f"audio has {audio.shape[0]} sounds but params has {len(params)} rows")
-    if sample_rate is not None and not sample_rate > 0:
-        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+    audio = _checked_audio(audio, len(params), sample_rate)
     parameters = {p.name: p for p in as_parameters(parameters)}
     require_columns(params, list(parameters), "params")
     if cells is None:
@@ -261,6 +253,20 @@ def plot_sound_grid(
         va="top",
     )
     return fig
+
+
+def _checked_audio(audio, n_sounds, sample_rate):
+    """The waveforms as a float array ``(n_sounds, n_samples)``, or an error naming what is wrong."""
+    audio = np.asarray(audio, dtype=float)
+    if audio.ndim != 2:
+        raise DataError(f"audio must be (n_sounds, n_samples), got shape {audio.shape}")
+    if audio.shape[1] < 2:
+        raise DataError(f"audio must have at least 2 samples per sound, got {audio.shape[1]}")
+    if audio.shape[0] != n_sounds:
+        raise DataError(f"audio has {audio.shape[0]} sounds but params has {n_sounds} rows")
+    if sample_rate is not None and not sample_rate > 0:
+        raise ConfigError(f"sample_rate must be positive, got {sample_rate}")
+    return audio
 
 
 def _time_and_frequency(n_samples, sample_rate):
