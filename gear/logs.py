@@ -14,6 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from gear.errors import GearError
 from gear.processes import watch_parent
 
 __all__ = ["log_to_file", "report_fatal", "failed_job_reasons", "CONSOLE_PREFIX"]
@@ -30,8 +31,6 @@ _job = None
 
 def _one_line(error):
     """The reason of an error on one line: the message of a GearError, else ``Type: message``."""
-    from gear.errors import GearError
-
     text = " ".join(str(error).split())
     if isinstance(error, GearError) and text:
         return text
