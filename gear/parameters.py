@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from gear.errors import DataError
-from gear.io import atomic_path
 from gear.scales import SCALES, to_scale
 
 __all__ = [
@@ -182,6 +181,10 @@ def analysis_matrix(params, parameters, context="metrics"):
 
 def write_description(path, description):
     """Write ``parameters.json`` (sorted keys: identical datasets, identical bytes)."""
+    # Imported here: only writing needs gear.io (pandas, soundfile), and the
+    # analysis and the synthesizers import this module for its descriptions.
+    from gear.io import atomic_path
+
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(description.to_dict(), indent=2, sort_keys=True) + "\n")
 
