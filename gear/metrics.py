@@ -286,8 +286,8 @@ class _State:
     clock: float = field(default_factory=time.perf_counter)
 
     def add(self, parameter, metric, value, low=np.nan, high=np.nan):
-        self.rows.append({"parameter": parameter, "metric": metric, "value": float(value), "ci_low": float(low),
-                          "ci_high": float(high)})  # fmt: skip
+        row = {"parameter": parameter, "metric": metric, "value": float(value)}
+        self.rows.append({**row, "ci_low": float(low), "ci_high": float(high)})
 
     def per_parameter(self, metric, values, mean=False):
         for name, value in zip(self.names, values, strict=True):
@@ -409,7 +409,8 @@ def _geometry(state, distances, k):
         )
         unique = geometry[distinct]
         k_graph = min(20, len(unique) - 1)
-        distances = nearest_other_neighbors(unique, subsample(len(unique), MAX_NEIGHBOR_QUERIES, seed), k_graph)[0]
+        queries = subsample(len(unique), MAX_NEIGHBOR_QUERIES, seed)
+        distances = nearest_other_neighbors(unique, queries, k_graph)[0]
     state.add("all", "intrinsic_dimension_twonn", twonn_from_distances(distances))
     state.add("all", "intrinsic_dimension_mle", mle_from_distances(distances, 10, 20))
     state.lap("intrinsic dimension")

@@ -42,7 +42,8 @@ def gear_imports(path):
         for child in ast.iter_child_nodes(node):
             nested = inside or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
-                found.extend((alias.name, child.lineno, inside) for alias in child.names if alias.name.startswith("gear"))
+                names = [alias.name for alias in child.names if alias.name.startswith("gear")]
+                found.extend((name, child.lineno, inside) for name in names)
             elif isinstance(child, ast.ImportFrom) and child.module and child.module.startswith("gear"):
                 # ``from gear import x`` imports the module gear.x when x is one.
                 for alias in child.names:
@@ -62,7 +63,8 @@ def test_every_analysis_module_is_in_a_layer_or_new():
 @pytest.mark.parametrize("module", MODULES)
 def test_analysis_module_imports_only_lower_layers(module):
     permitted = allowed(module)
-    upward = [(name, line) for name, line, _ in gear_imports(ANALYSIS / f"{module}.py") if name not in permitted]
+    imports = gear_imports(ANALYSIS / f"{module}.py")
+    upward = [(name, line) for name, line, _ in imports if name not in permitted]
     assert not upward, f"gear.analysis.{module} imports a higher layer: {upward}"
 
 

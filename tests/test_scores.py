@@ -10,7 +10,13 @@ from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import cosine_distances
 
 from gear.errors import ConfigError, DataError
-from gear.analysis.bootstrap import bootstrap_ci, bootstrap_replicates, median_abs_log_ratio_ci, paired_bootstrap_p, r2_ci
+from gear.analysis.bootstrap import (
+    bootstrap_ci,
+    bootstrap_replicates,
+    median_abs_log_ratio_ci,
+    paired_bootstrap_p,
+    r2_ci,
+)
 from gear.analysis.features import duplicate_groups, pca_scores, prepare_distance
 from gear.analysis.probes import grouped_folds, mlp_r2, ridge_r2
 from gear.analysis.sweeps import sweep_scores, sweeps_from_grid

@@ -22,7 +22,13 @@ from scipy.stats import spearmanr
 from sklearn.linear_model import LinearRegression
 from sklearn.manifold import trustworthiness
 
-from gear.analysis.features import MAX_NEIGHBOR_QUERIES, distinct_rows, nearest_other_neighbors, pca_scores, subsample
+from gear.analysis.features import (
+    MAX_NEIGHBOR_QUERIES,
+    distinct_rows,
+    nearest_other_neighbors,
+    pca_scores,
+    subsample,
+)
 
 __all__ = [
     "PERSISTENCE_THRESHOLD",

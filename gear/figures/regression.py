@@ -1,4 +1,4 @@
-"""Figure 4 of the paper: distributions of the K-NN regression ratio per model and parameter, with each median's interval."""
+"""Figure 4 of the paper: the K-NN regression ratio per model and parameter, with each median's interval."""
 
 from __future__ import annotations
 
