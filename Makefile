@@ -6,14 +6,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # More than the machine has is fine: the workflow caps --cores at its CPUs
-# and shares them among the embedding jobs (README, Quick start).
+# and shares them among the embedding jobs (docs/quickstart.md, Quick start).
 CORES ?= 8
 
-.PHONY: env run test lint report clean
+.PHONY: env run test lint docs report clean
 
 env: $(VENV)/.installed
 
-REQUIREMENTS := requirements.txt requirements-models-torch.txt requirements-models-tf.txt
+REQUIREMENTS := requirements.txt requirements-models-torch.txt requirements-models-tf.txt requirements-docs.txt
 NODEPS := requirements-nodeps.txt requirements-models-torch-nodeps.txt
 # hearvalidator declares Python < 3.9, hence --ignore-requires-python.
 NODEPS_ANY_PYTHON := requirements-models-tf-nodeps.txt
@@ -37,9 +37,14 @@ lint: env
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/
 
-# A zip report: the interactive views share one plotly.js (see the README).
+# The documentation site, from docs/ (Markdown pages) and the docstrings;
+# a warning fails the build (tests/test_docs.py builds it the same way).
+docs: env
+	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
+
+# A zip report: the interactive views share one plotly.js (see docs/quickstart.md).
 report: env
 	$(BIN)/snakemake --report report.zip
 
 clean:
-	rm -rf results logs report.html report.zip .snakemake
+	rm -rf results logs report.html report.zip .snakemake docs/_build docs/generated

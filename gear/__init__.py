@@ -1,9 +1,10 @@
 """GEAR: Generative Evaluation of Audio Representations.
 
 The package holds the logic of the workflow, stage by stage:
-:mod:`gear.synth` and :mod:`gear.datasets` (sounds), :mod:`gear.hear`
+:mod:`gear.synthesizers` and :mod:`gear.datasets` (sounds), :mod:`gear.hear`
 and :mod:`gear.models` (embeddings), :mod:`gear.manifold` (Isomap),
-:mod:`gear.regression` (K-NN parameter regression) and
+:mod:`gear.regression` (K-NN parameter regression),
+:mod:`gear.analysis` with :mod:`gear.metrics` on top (scores) and
 :mod:`gear.figures`. Snakemake scripts under ``scripts/`` only glue
 these together.
 

@@ -39,7 +39,14 @@ import pandas as pd
 
 import gear
 from gear import hear, pipeline
-from gear.config import _check_neighbors, _with_defaults, load_schema, sorted_keys
+from gear.config import (
+    SCHEMA_PATH,
+    check_neighbors,
+    load_schema,
+    sorted_keys,
+    validate_config,
+    validator_with_defaults,
+)
 from gear.datasets import Dataset, resolve_dataset, sound_ids
 from gear.errors import ConfigError, DataError, ModelError
 from gear.io import load_params, read_audio
@@ -81,7 +88,15 @@ PRESETS = {
 
 # Sources whose content decides what a dataset spec synthesizes (besides
 # the synthesizer's own module): a change to any of them is a new cache key.
-_SYNTHESIS_SOURCES = ("datasets.py", "designs.py", "scales.py", "synth.py", "io.py", "parameters.py", "pipeline.py")
+_SYNTHESIS_SOURCES = (
+    "datasets.py",
+    "designs.py",
+    "scales.py",
+    "synthesizers/additive.py",
+    "io.py",
+    "parameters.py",
+    "pipeline.py",
+)
 
 # A stand-in model entry: the schema requires one, the library never loads it.
 _PLACEHOLDER_MODEL = {"module": "gear.models.base", "env": "envs/gear.yaml"}
@@ -208,7 +223,7 @@ def _schema_error(error, prefix):
 def _settings(isomap, regression, n_sounds, dataset_id):
     """Isomap and regression settings checked and completed by the workflow's schema."""
     schema = load_schema()
-    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    validator_class = validator_with_defaults(jsonschema.Draft202012Validator)
     settings = {}
     for section, given in (("isomap", isomap), ("regression", regression)):
         if given is not None and not isinstance(given, Mapping):
@@ -219,14 +234,12 @@ def _settings(isomap, regression, n_sounds, dataset_id):
         if error is not None:
             raise _schema_error(error, section)
         settings[section] = values
-    _check_neighbors(settings, {dataset_id: n_sounds})
+    check_neighbors(settings, {dataset_id: n_sounds})
     return settings["isomap"], settings["regression"]
 
 
 def _canonical_spec(spec, dataset_id):
     """A dataset entry validated, defaults filled, keys sorted (what the workflow's rules receive)."""
-    from gear.config import SCHEMA_PATH, validate_config
-
     config = {
         "datasets": {dataset_id: json.loads(json.dumps(dict(spec)))},
         "models": {"placeholder": _PLACEHOLDER_MODEL},
@@ -518,17 +531,7 @@ def evaluate(
     """
     seconds = {}
     clock = time.perf_counter()
-    if isinstance(dataset, Dataset):
-        data = dataset
-        dataset_id = dataset_id or "dataset"
-        if data.description is None:
-            raise DataError("dataset: a Dataset without a description; build it with gear.sounds")
-    elif isinstance(dataset, Mapping) and "audio" in dataset:
-        data = sounds(**dataset)
-        dataset_id = dataset_id or "dataset"
-    else:
-        dataset_id = dataset_id or (dataset if isinstance(dataset, str) else "dataset")
-        data = load_dataset(dataset, cache_dir=cache_dir, dataset_id=dataset_id)
+    data, dataset_id = _dataset_of(dataset, dataset_id, cache_dir)
     isomap_settings, regression_settings = _settings(isomap, regression, len(data.params), dataset_id)
     parameters = data.description.parameters
     seconds["dataset"] = time.perf_counter() - clock
@@ -537,16 +540,8 @@ def evaluate(
     module, loaded, name = _model_object(model, name, weights)
     seconds["load_model"] = time.perf_counter() - clock
 
-    # As gear.pipeline.embed: resample to the model's rate unless the
-    # dataset is read at every model's own rate (gear2023).
     clock = time.perf_counter()
-    audio = data.audio
-    if data.resample_to_model_rate and data.sample_rate != int(loaded.sample_rate):
-        audio = hear.resample_audio(audio, data.sample_rate, int(loaded.sample_rate))
-    embeddings = hear.embed_scenes(
-        module, loaded, audio, batch_size=batch_size, model_id=name,
-        sound_ids=list(data.params["sound_id"]), progress=progress,
-    ).astype(np.float32)  # fmt: skip
+    embeddings = _embed(module, loaded, data, batch_size=batch_size, name=name, progress=progress)
     seconds["embed"] = time.perf_counter() - clock
 
     # As gear.pipeline.reduce_isomap, regress and measure.
@@ -582,3 +577,28 @@ def evaluate(
         model=name,
         seconds=seconds,
     )
+
+
+def _dataset_of(dataset, dataset_id, cache_dir):
+    """The sounds :func:`evaluate` was given, and the dataset id its table will show."""
+    if isinstance(dataset, Dataset):
+        if dataset.description is None:
+            raise DataError("dataset: a Dataset without a description; build it with gear.sounds")
+        return dataset, dataset_id or "dataset"
+    if isinstance(dataset, Mapping) and "audio" in dataset:
+        return sounds(**dataset), dataset_id or "dataset"
+    dataset_id = dataset_id or (dataset if isinstance(dataset, str) else "dataset")
+    return load_dataset(dataset, cache_dir=cache_dir, dataset_id=dataset_id), dataset_id
+
+
+def _embed(module, loaded, data, *, batch_size, name, progress):
+    """Scene embeddings of the dataset's sounds, as :func:`gear.pipeline.embed` makes them (float32)."""
+    # Resample to the model's rate unless the dataset is read at every
+    # model's own rate (gear2023).
+    audio = data.audio
+    if data.resample_to_model_rate and data.sample_rate != int(loaded.sample_rate):
+        audio = hear.resample_audio(audio, data.sample_rate, int(loaded.sample_rate))
+    return hear.embed_scenes(
+        module, loaded, audio, batch_size=batch_size, model_id=name,
+        sound_ids=list(data.params["sound_id"]), progress=progress,
+    ).astype(np.float32)  # fmt: skip

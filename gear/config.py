@@ -13,7 +13,16 @@ import yaml
 from gear.datasets import dataset_size
 from gear.errors import ConfigError
 
-__all__ = ["SCHEMA_PATH", "load_schema", "validate_config", "sorted_keys", "load_config", "load_yaml_strict"]
+__all__ = [
+    "SCHEMA_PATH",
+    "load_schema",
+    "validator_with_defaults",
+    "validate_config",
+    "check_neighbors",
+    "sorted_keys",
+    "load_config",
+    "load_yaml_strict",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -24,9 +33,23 @@ def load_schema(path=SCHEMA_PATH):
         return yaml.safe_load(file)
 
 
-def _with_defaults(validator_class):
-    # jsonschema's documented recipe: fill defaults while validating
-    # "properties", so only the branch that applies (if/then/else) sets them.
+def validator_with_defaults(validator_class):
+    """A jsonschema validator class that fills in each property's ``default`` as it validates.
+
+    jsonschema's documented recipe: defaults are set while validating
+    ``properties``, so only the branch that applies (if/then/else) sets
+    them.
+
+    Parameters
+    ----------
+    validator_class : type
+        E.g. :class:`jsonschema.Draft202012Validator`.
+
+    Returns
+    -------
+    type
+        The extended validator class.
+    """
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -69,7 +92,7 @@ def validate_config(config, root="."):
     """
     if not isinstance(config, dict):
         raise ConfigError(f"config: expected a mapping at the top level, got {type(config).__name__}")
-    validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
+    validator = validator_with_defaults(jsonschema.Draft202012Validator)(load_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         where = list(error.absolute_path)
@@ -80,7 +103,7 @@ def validate_config(config, root="."):
             )
         raise ConfigError(f"config: {_location(error.absolute_path)}: {error.message}")
     sizes = {dataset_id: dataset_size(spec, dataset_id) for dataset_id, spec in config["datasets"].items()}
-    _check_neighbors(config, sizes)
+    check_neighbors(config, sizes)
     isomap = config["isomap"]
     if isomap["n_landmarks"] <= isomap["n_components"]:
         raise ConfigError(
@@ -93,9 +116,23 @@ def validate_config(config, root="."):
     return config
 
 
-def _check_neighbors(config, sizes):
-    # K >= N is known from the config alone: refuse it before any job runs
-    # (with K = N the regression would return the global mean for every sound).
+def check_neighbors(config, sizes):
+    """Refuse K >= N, known from the config alone, before any job runs.
+
+    With K = N the regression would return the global mean for every sound.
+
+    Parameters
+    ----------
+    config : dict
+        With ``isomap.n_neighbors`` and ``regression.n_neighbors``.
+    sizes : dict {str: int}
+        Dataset id -> number of sounds.
+
+    Raises
+    ------
+    ConfigError
+        Naming the section, K and the dataset that is too small.
+    """
     for section, what in (("isomap", "neighbours of the Isomap graph"), ("regression", "neighbours of the regression")):
         k = config[section]["n_neighbors"]
         for dataset_id, n_sounds in sizes.items():

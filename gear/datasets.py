@@ -34,6 +34,7 @@ from gear.errors import ConfigError, SynthesizerError
 from gear.parameters import DatasetDescription, Parameter
 from gear.scales import check_domain
 from gear.synthesizers import load_synthesizer
+from gear.synthesizers.gear2023 import published_design
 
 __all__ = [
     "DEFAULT_SAMPLE_RATE",
@@ -360,8 +361,6 @@ def gear2023(n_alpha=50, n_r=50):
         ``n_alpha * n_r`` sounds of 1,024 samples.
     """
     resolved = resolve_dataset({"synthesizer": "gear2023"}, "gear2023")
-    from gear.synthesizers.gear2023 import published_design
-
     values = published_design(n_alpha, n_r)
     resolved.n_sounds = math.prod((n_alpha, n_r))
     return _render(resolved, values)

@@ -38,9 +38,9 @@ import soxr
 import torch
 from tqdm import tqdm
 
+from gear.checkpoints import checkpoint_error_detail
 from gear.errors import DataError, ModelError
 from gear.logs import report_fatal
-from gear.models._torch_utils import checkpoint_error_detail
 
 __all__ = [
     "HEAR_FUNCTIONS",

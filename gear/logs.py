@@ -14,7 +14,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from gear.io import watch_parent
+from gear.errors import GearError
+from gear.processes import watch_parent
 
 __all__ = ["log_to_file", "report_fatal", "failed_job_reasons", "CONSOLE_PREFIX"]
 
@@ -30,8 +31,6 @@ _job = None
 
 def _one_line(error):
     """The reason of an error on one line: the message of a GearError, else ``Type: message``."""
-    from gear.errors import GearError
-
     text = " ".join(str(error).split())
     if isinstance(error, GearError) and text:
         return text
@@ -78,7 +77,7 @@ def log_to_file(path, level=logging.INFO, job=None):
     Also, for a script run by Snakemake: an uncaught exception writes its
     traceback to the log and ``GEAR: <job>: <reason>`` to the log and to
     the console (the original stderr); and the job writes no output once
-    the Snakemake process has gone (:func:`gear.io.watch_parent`).
+    the Snakemake process has gone (:func:`gear.processes.watch_parent`).
 
     Parameters
     ----------

@@ -181,6 +181,8 @@ def analysis_matrix(params, parameters, context="metrics"):
 
 def write_description(path, description):
     """Write ``parameters.json`` (sorted keys: identical datasets, identical bytes)."""
+    # Imported here: only writing needs gear.io (pandas, soundfile), and the
+    # analysis and the synthesizers import this module for its descriptions.
     from gear.io import atomic_path
 
     with atomic_path(path) as tmp:

@@ -282,10 +282,10 @@ def reduce_isomap(embedding_path, coordinates_path, summary_path, *, n_neighbors
     ``options`` (``n_components``, ``disconnected``, ``method``,
     ``n_landmarks``, ``neighbors``) go to :func:`gear.manifold.isomap`;
     with ``distance="cosine"`` the embeddings are L2-normalised first
-    (:func:`gear.scores.prepare_distance`). The summary records the distance.
+    (:func:`gear.analysis.features.prepare_distance`). The summary records the distance.
     """
     from gear.manifold import isomap
-    from gear.scores import prepare_distance
+    from gear.analysis.features import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
     result = isomap(embeddings, n_neighbors, **options)
@@ -298,7 +298,7 @@ def regress(
 ):
     """The paper's K-NN regression for one model: one row per sound (neighbours by ``distance``)."""
     from gear.regression import knn_regression
-    from gear.scores import prepare_distance
+    from gear.analysis.features import prepare_distance
 
     embeddings = prepare_distance(load_array(embedding_path), distance)
     params = load_params(params_path)
@@ -320,7 +320,7 @@ def summarize_regressions(table_paths, description_path, summary_path, unavailab
     unavailable : dict or None
         Model id -> reason; listed with an empty row and the reason.
     n_resamples : int
-        Of the bootstrap interval of the median |log ratio|.
+        Of the bootstrap interval of the median ``|log ratio|``.
     """
     from gear.regression import summarize
 
@@ -413,10 +413,10 @@ def draw_isomap(
     figures.save_figure(figure, _figure_paths(figure_paths))
 
 
-def _median_intervals(ratios, parameters, n_resamples, seed=0):
+def _bootstrap_medians(ratios, parameters, n_resamples, seed=0):
     # Per (model, parameter): median of the ratio (in log space) or of the
     # error (parameters without a ratio scale), and its bootstrap interval.
-    from gear.scores import bootstrap_ci
+    from gear.analysis.bootstrap import bootstrap_ci
 
     rows = []
     for parameter in parameters:
@@ -464,7 +464,7 @@ def draw_regression(table_paths, description_path, figure_paths, *, labels, unav
     unavailable = {labels.get(model, model): reason for model, reason in (unavailable or {}).items()}
     columns = ["model", "parameter", "ratio", "error"]
     ratios = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    intervals = _median_intervals(ratios, parameters, n_resamples)
+    intervals = _bootstrap_medians(ratios, parameters, n_resamples)
     figure = figures.plot_regression_ratios(ratios, parameters, unavailable=unavailable, intervals=intervals)
     figures.save_figure(figure, _figure_paths(figure_paths))
 

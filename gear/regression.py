@@ -20,7 +20,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from gear.errors import DataError
 from gear.parameters import as_parameters
-from gear.scores import median_abs_log_ratio_ci
+from gear.analysis.bootstrap import median_abs_log_ratio_ci
 
 __all__ = ["knn_estimates", "knn_regression", "summarize"]
 

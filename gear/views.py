@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gear.errors import DataError
+from gear.io import atomic_path
 from gear.parameters import as_parameters
 
 __all__ = ["isomap_view", "share_plotlyjs", "write_view_bundle", "PLOTLY_FILE"]
@@ -133,8 +134,6 @@ def write_view_bundle(views, directory, labels=None):
     from pathlib import Path
 
     from plotly.offline import get_plotlyjs
-
-    from gear.io import atomic_path
 
     directory = Path(directory)
     labels = labels or {}

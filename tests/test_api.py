@@ -250,9 +250,9 @@ def test_two_processes_filling_the_cache_at_once(cache):
 
 
 def readme_python_example():
-    """The first Python block of the README's section "GEAR from Python"."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## GEAR from Python", 1)[1].split("\n## ", 1)[0]
+    """The first Python block of the section "GEAR from Python" (once the README's, now docs/python.md)."""
+    page = (ROOT / "docs" / "python.md").read_text()
+    section = page.split("## GEAR from Python", 1)[1].split("\n## ", 1)[0]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -260,7 +260,7 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("GEAR_CACHE_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(readme_python_example(), "README.md", "exec"), namespace)
+    exec(compile(readme_python_example(), "docs/python.md", "exec"), namespace)
     table = namespace["table"]
     assert set(table["model"]) == {"base", "mfcc"} and set(table["dataset"]) == {"quick-harmonic"}
     assert {"knn_r2", "ridge_r2", "isomap_spearman"} <= set(table["metric"])

@@ -88,7 +88,7 @@ def test_gear2023_scaling_matches_max_abs_scaler(ours):
     # Same recipe, unscaled, through scikit-learn's MaxAbsScaler.
     from sklearn.preprocessing import MaxAbsScaler
 
-    from gear.synth import additive_tones
+    from gear.synthesizers.additive import additive_tones
 
     params = ours.params
     f1 = params["f1"].to_numpy()

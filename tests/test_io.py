@@ -15,6 +15,7 @@ import pytest
 import soundfile
 
 import gear.io
+import gear.processes
 from gear.errors import DataError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, wav_header, write_audio
 
@@ -299,7 +300,7 @@ def test_short_write_without_errno_is_a_full_disk_only_when_space_is_short(tmp_p
 
 
 def test_orphaned_job_renames_nothing_into_place(tmp_path, monkeypatch):
-    monkeypatch.setattr(gear.io, "_parent_pid", 2**22 + 1)  # no such process (above pid_max)
+    monkeypatch.setattr(gear.processes, "_parent_pid", 2**22 + 1)  # no such process (above pid_max)
     with pytest.raises(gear.io.OrphanedJobError, match="not written: the Snakemake process that started"):
         save_array(tmp_path / "out.npy", np.arange(3))
     with pytest.raises(gear.io.OrphanedJobError):
@@ -315,7 +316,8 @@ def test_orphaned_process_exits_without_writing(tmp_path, announced):
     # its pid, as the workflow does in $GEAR_SNAKEMAKE_PID).
     out = tmp_path / "out.npy"
     child = (
-        "import time, numpy as np; from gear.io import watch_parent, save_array; watch_parent(0.1); "
+        "import time, numpy as np; from gear.io import save_array; "
+        "from gear.processes import watch_parent; watch_parent(0.1); "
         f"print('watching', flush=True); time.sleep(3); save_array({str(out)!r}, np.arange(3))"
     )
     # Unannounced, the parent waits until the child watches; announced, it

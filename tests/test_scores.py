@@ -1,4 +1,4 @@
-"""gear.scores against cases with a known answer."""
+"""gear.analysis (features, bootstrap, probes, sweeps) against cases with a known answer."""
 
 import warnings
 
@@ -10,21 +10,17 @@ from sklearn.metrics import r2_score
 from sklearn.metrics.pairwise import cosine_distances
 
 from gear.errors import ConfigError, DataError
-from gear.metrics import pca_scores, ridge_r2
-from gear.regression import summarize
-from gear.scores import (
+from gear.analysis.bootstrap import (
     bootstrap_ci,
     bootstrap_replicates,
-    duplicate_groups,
-    grouped_folds,
     median_abs_log_ratio_ci,
-    mlp_r2,
     paired_bootstrap_p,
-    prepare_distance,
     r2_ci,
-    sweep_scores,
-    sweeps_from_grid,
 )
+from gear.analysis.features import duplicate_groups, pca_scores, prepare_distance
+from gear.analysis.probes import grouped_folds, mlp_r2, ridge_r2
+from gear.analysis.sweeps import sweep_scores, sweeps_from_grid
+from gear.regression import summarize
 
 
 def lattice(*sizes):

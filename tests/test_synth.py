@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gear import synth
-from gear.synth import additive_tones, harmonic_amplitudes
+from gear.synthesizers import additive as synth
+from gear.synthesizers.additive import additive_tones, harmonic_amplitudes
 
 
 def reference_tone(f1, alpha, r, t, n_harmonics):

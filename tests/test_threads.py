@@ -1,4 +1,4 @@
-"""Never more threads at once than the machine has (gear.io.capped_cores, common.smk)."""
+"""Never more threads at once than the machine has (gear.processes.capped_cores, common.smk)."""
 
 import json
 import os
@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from gear.io import available_cores, capped_cores, threads_per_job
+from gear.processes import available_cores, capped_cores, threads_per_job
 
 from conftest import TEST_CONFIG, snakemake
 

@@ -46,7 +46,7 @@ from scipy.stats import kendalltau, rankdata
 from sklearn.metrics import ndcg_score
 
 from gear.errors import DataError
-from gear.scores import N_RESAMPLES, bootstrap_ci, paired_bootstrap_p
+from gear.analysis.bootstrap import N_RESAMPLES, bootstrap_ci, paired_bootstrap_p
 
 __all__ = [
     "DISTANCES",
@@ -212,7 +212,7 @@ def pooled_scores(anchors_by_dataset, n_resamples=N_RESAMPLES, seed=0, level=0.9
     n_resamples : int
         Bootstrap resamples of the anchors (0: no interval). The pooled
         score resamples the anchors within each dataset
-        (:func:`gear.scores.bootstrap_ci` with the datasets as strata); the
+        (:func:`gear.analysis.bootstrap.bootstrap_ci` with the datasets as strata); the
         same seed gives every model the same resamples.
     seed : int
     level : float
@@ -243,7 +243,7 @@ def tied_with_best(anchors_by_model, metric, *, n_resamples=N_RESAMPLES, seed=0,
     """Which models' pooled alignment is statistically tied with the best model's.
 
     The same paired bootstrap as the synthetic scores' ties
-    (:func:`gear.scores.paired_bootstrap_p`): every model against the best
+    (:func:`gear.analysis.bootstrap.paired_bootstrap_p`): every model against the best
     on the same resamples of the anchors, within each dataset.
 
     Parameters

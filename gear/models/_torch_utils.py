@@ -23,8 +23,6 @@ import contextlib
 import importlib
 import logging
 import os
-import pickle
-import re
 import sys
 import types
 from collections.abc import Mapping
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gear.checkpoints import checkpoint_error_detail
 from gear.errors import ModelError
 
 __all__ = [
@@ -48,6 +47,8 @@ __all__ = [
     "load_hf_model",
     "HiddenStateRecorder",
     "chunk_ranges",
+    "features_by_chunk",
+    "frame_embeddings",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,68 @@ def chunk_ranges(n_items, chunk_size):
     """``(start, stop)`` pairs covering ``range(n_items)`` in chunks of ``chunk_size``."""
     chunk_size = max(int(chunk_size), 1)
     return [(start, min(start + chunk_size, n_items)) for start in range(0, n_items, chunk_size)]
+
+
+def features_by_chunk(audio, model, model_class, features, label):
+    """A frame-wise feature of every sound, computed on chunks of ``model.sound_batch_size`` sounds.
+
+    Parameters
+    ----------
+    audio : torch.Tensor [shape=(n_sounds, n_samples)]
+    model : torch.nn.Module
+        Checked to be a ``model_class``; its ``sound_batch_size`` sets the
+        chunks.
+    model_class : type
+    features : callable
+        ``np.ndarray [shape=(n_chunk, n_samples)] -> np.ndarray [shape=(n_chunk, n_features, n_frames)]``.
+    label : str
+        The model's name, for the error.
+
+    Returns
+    -------
+    chunks : list of np.ndarray [shape=(n_chunk, n_features, n_frames)]
+        Empty for an empty batch.
+
+    Raises
+    ------
+    ValueError
+        If the sounds have 0 samples (no frames).
+    """
+    audio = check_audio(audio, model, model_class).cpu().numpy()
+    if audio.shape[1] == 0:
+        raise ValueError(f"{label}: sounds of 0 samples have no frames")
+    return [features(audio[start:stop]) for start, stop in chunk_ranges(len(audio), model.sound_batch_size)]
+
+
+def frame_embeddings(chunks, n_sounds, n_samples, hop_length, sample_rate, n_features):
+    """Timestamp embeddings and frame centres from chunks of frame-wise features.
+
+    Frames are centred every ``hop_length`` samples, the first on sample 0
+    (``center=True`` framing): ``1 + n_samples // hop_length`` frames.
+
+    Parameters
+    ----------
+    chunks : list of np.ndarray [shape=(n_chunk, n_features, n_frames)]
+        As :func:`features_by_chunk` returns.
+    n_sounds, n_samples : int
+        Shape of the batch.
+    hop_length, sample_rate : int
+    n_features : int
+        Size of an embedding of an empty batch.
+
+    Returns
+    -------
+    embeddings : torch.Tensor [shape=(n_sounds, n_frames, n_features), dtype=float32]
+    timestamps : torch.Tensor [shape=(n_sounds, n_frames), dtype=float32]
+        Frame centres in milliseconds.
+    """
+    n_frames = 1 + n_samples // hop_length
+    if chunks:
+        embeddings = torch.from_numpy(np.concatenate(chunks).transpose(0, 2, 1).copy())
+    else:
+        embeddings = torch.zeros(0, n_frames, n_features)
+    timestamps = torch.arange(n_frames, dtype=torch.float64) * (hop_length * 1000.0 / sample_rate)
+    return embeddings, timestamps.float().expand(n_sounds, -1)
 
 
 def _torchaudio_placeholder(owner):
@@ -266,43 +329,6 @@ def load_state_dict_file(path, label):
     if not isinstance(state, Mapping):
         raise ModelError(f"{label}: {str(path)!r} holds a {type(state).__name__}, not a state dict")
     return dict(state)
-
-
-def checkpoint_error_detail(error):
-    """What is wrong with a weights file, from the error torch.load raised; None if unrelated.
-
-    torch's own messages for these errors advise re-running ``torch.load``
-    with ``weights_only=False``, which would execute whatever code the file
-    carries; GEAR never passes that advice on. The error's causes are
-    searched too (a wrapper may have re-raised it).
-
-    Parameters
-    ----------
-    error : BaseException
-
-    Returns
-    -------
-    detail : str or None
-        A short reason, e.g. ``"not a PyTorch checkpoint"``.
-    """
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        text = str(error)
-        if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in text:
-            unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-            if unsupported:
-                return (
-                    f"it holds pickled Python objects ({unsupported[1]}), not only tensors; "
-                    "save the model's state_dict instead"
-                )
-            return "not a PyTorch checkpoint"
-        if "PytorchStreamReader failed" in text:
-            return "not a PyTorch checkpoint, or a damaged one"
-        if type(error).__name__ == "SafetensorError":
-            return "not a safetensors file, or a damaged one"
-        error = error.__cause__ or error.__context__
-    return None
 
 
 def load_hf_model(model_class, config, repo_id, model_file_path, label, where):

@@ -116,13 +116,7 @@ def cqt_db(audio):
 
 
 def _decibels(audio, model):
-    audio = _torch_utils.check_audio(audio, model, CqtEmbedding).cpu().numpy()
-    if audio.shape[1] == 0:
-        raise ValueError("cqt: sounds of 0 samples have no frames")
-    return [
-        cqt_db(audio[start:stop])
-        for start, stop in _torch_utils.chunk_ranges(len(audio), model.sound_batch_size)
-    ]
+    return _torch_utils.features_by_chunk(audio, model, CqtEmbedding, cqt_db, "cqt")
 
 
 def get_timestamp_embeddings(audio, model):
@@ -142,13 +136,7 @@ def get_timestamp_embeddings(audio, model):
     """
     chunks = _decibels(audio, model)
     n_sounds, n_samples = audio.shape
-    n_frames = 1 + n_samples // HOP_LENGTH
-    if chunks:
-        embeddings = torch.from_numpy(np.concatenate(chunks).transpose(0, 2, 1).copy())
-    else:
-        embeddings = torch.zeros(0, n_frames, N_BINS)
-    timestamps = torch.arange(n_frames, dtype=torch.float64) * (HOP_LENGTH * 1000.0 / SAMPLE_RATE)
-    return embeddings, timestamps.float().expand(n_sounds, -1)
+    return _torch_utils.frame_embeddings(chunks, n_sounds, n_samples, HOP_LENGTH, SAMPLE_RATE, N_BINS)
 
 
 def get_scene_embeddings(audio, model):

@@ -124,13 +124,7 @@ def mfcc(audio):
 
 
 def _coefficients(audio, model):
-    audio = _torch_utils.check_audio(audio, model, MfccEmbedding).cpu().numpy()
-    if audio.shape[1] == 0:
-        raise ValueError("mfcc: sounds of 0 samples have no frames")
-    return [
-        mfcc(audio[start:stop])
-        for start, stop in _torch_utils.chunk_ranges(len(audio), model.sound_batch_size)
-    ]
+    return _torch_utils.features_by_chunk(audio, model, MfccEmbedding, mfcc, "mfcc")
 
 
 def get_timestamp_embeddings(audio, model):
@@ -150,13 +144,7 @@ def get_timestamp_embeddings(audio, model):
     """
     chunks = _coefficients(audio, model)
     n_sounds, n_samples = audio.shape
-    n_frames = 1 + n_samples // HOP_LENGTH
-    if chunks:
-        embeddings = torch.from_numpy(np.concatenate(chunks).transpose(0, 2, 1).copy())
-    else:
-        embeddings = torch.zeros(0, n_frames, N_MFCC)
-    timestamps = torch.arange(n_frames, dtype=torch.float64) * (HOP_LENGTH * 1000.0 / SAMPLE_RATE)
-    return embeddings, timestamps.float().expand(n_sounds, -1)
+    return _torch_utils.frame_embeddings(chunks, n_sounds, n_samples, HOP_LENGTH, SAMPLE_RATE, N_MFCC)
 
 
 def get_scene_embeddings(audio, model):

@@ -13,7 +13,7 @@ from the membrane's series, as by stiffness) and the aspect ratio
 
 Mode (m1, m2), m1, m2 = 1 .. M, has, with ``w = 2 pi omega`` (rad/s),
 ``beta = alpha + 1 / alpha`` and ``I = m1**2 alpha + m2**2 / alpha``
-(so that ``I = beta`` for mode (1, 1)):
+(so that ``I = beta`` for mode (1, 1))::
 
     decay rate   sigma = (1 + p (I - beta)) / tau                                  (1/s)
     frequency    Omega**2 = w**2 (I / beta) (1 + d**2 beta (I - beta))

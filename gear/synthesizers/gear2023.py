@@ -24,7 +24,7 @@ at its own rate (their WAV files carry a nominal 16 kHz header).
 
 import numpy as np
 
-from gear.synth import additive_tones
+from gear.synthesizers.additive import additive_tones
 
 #: Samples per sound, and the nominal rate of the WAV headers.
 N_SAMPLES = 1024

@@ -11,7 +11,7 @@ Reference: V. Lostanlen, L. Yan, X. Yang, "From HEAR to GEAR", PMLR 166, 2023, E
 
 import numpy as np
 
-from gear.synth import additive_tones
+from gear.synthesizers.additive import additive_tones
 
 PARAMETERS = [
     {

@@ -7,7 +7,7 @@ import sys
 
 from snakemake.sourcecache import LocalSourceFile
 
-from gear.io import available_cores, capped_cores, threads_per_job
+from gear.processes import available_cores, capped_cores, threads_per_job
 from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError

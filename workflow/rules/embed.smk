@@ -8,12 +8,8 @@ import sys
 from types import SimpleNamespace
 
 from gear.errors import DataError
-from gear.io import (
-    SNAKEMAKE_PID_ENV,
-    check_audio_manifest,
-    interrupted_outputs,
-    write_json_if_changed,
-)
+from gear.io import check_audio_manifest, interrupted_outputs, write_json_if_changed
+from gear.processes import SNAKEMAKE_PID_ENV
 
 # Where the rules will look for it: with the prefix of an importing workflow
 # (module ... prefix:) applied, as Snakemake applies it to inputs.
@@ -79,7 +75,7 @@ if (
             "run snakemake --unlock, then snakemake --cores 8 --rerun-incomplete"
         )
 
-# Jobs watch this process, and write nothing once it has gone (gear.io.watch_parent).
+# Jobs watch this process, and write nothing once it has gone (gear.processes.watch_parent).
 os.environ[SNAKEMAKE_PID_ENV] = str(os.getpid())
 
 
