@@ -173,13 +173,13 @@ def cache_dir() -> Path:
 
 
 def fetch_mode(mode=None):
-    """The fetch mode: ``mode`` if given, else ``$GEAR_FETCH`` (default ``auto``); ``never`` under ``HF_HUB_OFFLINE``."""
-    mode = mode or os.environ.get(FETCH_ENV) or "auto"
-    if mode not in MODES:
-        raise FetchError(f"fetch mode {mode!r} is not one of {', '.join(MODES)}")
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        return "never"
-    return mode
+    """The fetch mode: ``never`` if ``mode``, ``$GEAR_FETCH`` or ``HF_HUB_OFFLINE`` says so, else ``auto``."""
+    modes = [value for value in (mode, os.environ.get(FETCH_ENV)) if value]
+    for value in modes:
+        if value not in MODES:
+            raise FetchError(f"fetch mode {value!r} is not one of {', '.join(MODES)}")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return "never" if offline or "never" in modes else "auto"
 
 
 def _write_json_atomic(path, data):

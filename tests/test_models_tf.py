@@ -326,7 +326,8 @@ def test_yamnet_needs_weights_or_explicit_random_init(monkeypatch):
     from gear.models import yamnet
 
     monkeypatch.delenv("GEAR_RANDOM_INIT", raising=False)
-    with pytest.raises(ModelError, match=r"https://storage\.googleapis\.com/audioset/yamnet\.h5.*`weights:`"):
+    monkeypatch.setenv("GEAR_FETCH", "never")  # an empty cache: nothing downloaded
+    with pytest.raises(ModelError, match=r"https://storage\.googleapis\.com/audioset/yamnet\.h5.*fetching is off.*`weights:`"):
         yamnet.load_model()
     with pytest.raises(ModelError, match="does not exist"):
         yamnet.load_model("/nonexistent/yamnet.h5")

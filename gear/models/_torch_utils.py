@@ -218,8 +218,8 @@ def hub_weights_error(label, what, where, reason=""):
     """
     reason = " ".join(str(reason).split())
     message = (
-        f"{label}: pretrained weights not found on this machine (nothing is downloaded at run "
-        f"time). Download {what}, then {where}. To test the wrapper without weights, "
+        f"{label}: pretrained weights not found on this machine, and not fetched. "
+        f"Download {what}, then {where}. To test the wrapper without weights, "
         f"load_model(random_init=True) or {RANDOM_INIT_ENV}=1 builds the architecture randomly "
         "initialised (tests only)."
     )
