@@ -310,11 +310,12 @@ def _check_digest(label, expected, received):
 
 
 def _fetch_file(remote, mode, lock):
-    locked = lock.get("files", remote.key)
-    expected = remote.sha256 or (locked or {}).get("sha256")
     parts = urlsplit(remote.url)
     target = cache_dir() / "files" / parts.netloc / parts.path.lstrip("/")
+    # The lock file is read once the file is ours: another process may just have recorded it.
     with _lock_for(remote.key):
+        locked = lock.get("files", remote.key)
+        expected = remote.sha256 or (locked or {}).get("sha256")
         if target.is_file():
             received = file_sha256(target)
             if expected in (None, received):
@@ -326,6 +327,7 @@ def _fetch_file(remote, mode, lock):
             raise FetchError(f"{remote.url}: not in the cache ({target}) and fetching is off (fetch: never)")
         url = _mirrored(remote.url)
         staging = target.with_name(f".{target.name}.download")
+        logger.info("%s: fetching %s", remote.label, url)
         try:
             _download(url, staging)
             received = file_sha256(staging)
@@ -343,6 +345,8 @@ def _download(url, destination):
     import pooch
     import requests
 
+    # pooch's own lines would advise its known_hash argument: GEAR logs the digest itself.
+    pooch.get_logger().setLevel(logging.WARNING)
     destination.parent.mkdir(parents=True, exist_ok=True)
     downloader = pooch.HTTPDownloader(progressbar=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     try:
@@ -368,12 +372,11 @@ def _hub_snapshot(repo, revision, patterns, offline):
 
 
 def _fetch_hub(repo, mode, lock):
-    locked = lock.get("hub", repo.key) or {}
-    pinned = dict(repo.sha256)
-    expected = {**locked.get("files", {}), **pinned}
-    revision = locked.get("commit") or repo.revision
     storage = cache_dir() / "huggingface" / f"models--{repo.repo_id.replace('/', '--')}"
     with _lock_for(repo.key):
+        locked = lock.get("hub", repo.key) or {}
+        expected = {**locked.get("files", {}), **dict(repo.sha256)}
+        revision = locked.get("commit") or repo.revision
         folder = storage / "snapshots" / revision
         # Fast path: a locked commit whose files are all here; no request at all.
         if not (locked.get("files") and all((folder / name).is_file() for name in locked["files"])):

@@ -28,6 +28,8 @@ class FileServer:
     repos : dict
         Repository id -> {"commit": 40 hex digits, "files": {name: bytes}}.
     requests : list of (method, path)
+    bytes_sent : int
+        Bytes of the bodies sent.
     truncate : set of str
         Paths (as requested) answered with the full Content-Length but only half the bytes.
     delay : float
@@ -40,6 +42,7 @@ class FileServer:
         self.requests = []
         self.truncate = set()
         self.delay = 0.0
+        self.bytes_sent = 0
         self._lock = threading.Lock()
         server = self
 
@@ -99,10 +102,15 @@ class FileServer:
             return
         time.sleep(self.delay)
         if path in self.truncate:
-            handler.wfile.write(content[: len(content) // 2])
+            content = content[: len(content) // 2]
+            with self._lock:
+                self.bytes_sent += len(content)
+            handler.wfile.write(content)
             handler.wfile.flush()
             handler.close_connection = True
             return
+        with self._lock:
+            self.bytes_sent += len(content)
         handler.wfile.write(content)
 
     def _route(self, path):

@@ -294,7 +294,7 @@ def load_model(model_file_path: str = "", random_init: bool | None = None) -> Ya
     Parameters
     ----------
     model_file_path : str
-        Path of ``yamnet.h5`` (downloaded by hand from :data:`WEIGHTS_URL`).
+        Path of ``yamnet.h5`` (fetched from, or downloaded by hand from, :data:`WEIGHTS_URL`).
     random_init : bool or None
         Without a weights file: True builds seeded random weights (for API
         tests only); None (default) defers to ``GEAR_RANDOM_INIT=1``;
