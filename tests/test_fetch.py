@@ -216,3 +216,24 @@ def test_two_processes_fetching_one_file_download_it_once(server, tmp_path):
     assert (tmp_path / "cache/files/example.org/models/weights.bin").read_bytes() == CONTENT
     assert server.count("/weights.bin") == 1
     assert json.loads(lock.read_text())["files"][URL]["sha256"] == _sha256(CONTENT)
+
+
+def test_a_failed_fetch_makes_the_model_unavailable_with_its_reason(server, tmp_path, monkeypatch):
+    """gear.pipeline: the fetch job's record, then check_model's status (what the workflow chains)."""
+    from gear import pipeline
+
+    monkeypatch.setenv("GEAR_DOWNLOAD_BASE_URL", f"{server.url}/nothing-here")
+    record = tmp_path / "openl3.fetched.json"
+    pipeline.fetch_model_files(record, model_id="openl3", module_name="gear.models.openl3")
+    reason = json.loads(record.read_text())["reason"]
+    assert reason == f"{server.url}/nothing-here/github.com/torchopenl3/torchopenl3-models/raw/master/" \
+                     "torchopenl3_mel256_music_6144.pth.tar: download failed: HTTP 404"  # fmt: skip
+    status = tmp_path / "openl3.json"
+    pipeline.check_model(status, model_id="openl3", module_name="gear.models.openl3", fetched=record)
+    recorded = json.loads(status.read_text())
+    assert not recorded["available"] and recorded["reason"] == f"model 'openl3': weights not fetched: {reason}"
+    # weights: given by hand wins over the record (here: a file that is not a checkpoint).
+    (tmp_path / "mine.pth").write_bytes(b"not a checkpoint")
+    pipeline.check_model(status, model_id="openl3", module_name="gear.models.openl3",
+                         weights=str(tmp_path / "mine.pth"), fetched=record)  # fmt: skip
+    assert "mine.pth" in json.loads(status.read_text())["reason"]
