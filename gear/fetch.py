@@ -236,7 +236,7 @@ def file_sha256(path) -> str:
 class Lock:
     """The lock file: what the first download of each remote got.
 
-    JSON: ``{"files": {url: {"sha256", "bytes"}}, "hub": {repo_id:
+    JSON: ``{"files": {url: {"sha256", "bytes"}}, "hub": {"hf://<repo_id>":
     {"revision", "commit", "files": {name: sha256}}}}``. Meant to be
     committed beside ``config.yaml``, so that every later run, here or
     elsewhere, fetches exactly the same bytes.
@@ -298,6 +298,8 @@ def _cause(error):
         return f"no answer within the time limit ({CONNECT_TIMEOUT:g} s to connect, {READ_TIMEOUT:g} s per read)"
     if "connection refused" in lowered:
         return "connection refused"
+    if "incompleteread" in lowered or "connection broken" in lowered:
+        return "the connection broke before the end of the file"
     response = getattr(error, "response", None)
     if response is not None and getattr(response, "status_code", None):
         return f"HTTP {response.status_code}"

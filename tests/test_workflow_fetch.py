@@ -36,6 +36,7 @@ PAPER_MODELS = {
     "yamnet": ("gear.models.yamnet", "envs/tf.yaml", 1024),
 }
 FETCHED = ["openl3", "byols", "wav2vec2", "gura", "yamnet"]
+EMBEDDINGS = "results/embeddings/costs.csv"
 
 
 def _mirror_path(url):
@@ -90,16 +91,21 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(server, tmp_path_factory):
-    """Two runs in two directories sharing one cache; the second has the first's lock file."""
+    """Two runs in two directories sharing one cache; the second has the first's lock file.
+
+    Up to the embeddings of every model (``costs.csv`` gathers them): what
+    follows does not depend on where the weights came from, and
+    tests/test_workflow.py runs it.
+    """
     cache = tmp_path_factory.mktemp("cache")
     first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
     env = _environment(cache, server.url)
     _write_config(first)
-    seconds = [_run(first, env)]
+    seconds = [_run(first, env, EMBEDDINGS)]
     served = [(len(server.requests), server.bytes_sent)]
     _write_config(second)
     shutil.copy(first / "gear.lock", second / "gear.lock")  # committed beside config.yaml
-    seconds.append(_run(second, env))
+    seconds.append(_run(second, env, EMBEDDINGS))
     served.append((len(server.requests), server.bytes_sent))
     print(f"\nfirst run: {seconds[0]:.1f} s, {served[0][0]} requests, {served[0][1]} bytes; "
           f"second run: {seconds[1]:.1f} s, {served[1][0] - served[0][0]} requests, "
