@@ -165,7 +165,10 @@ def _hub_endpoint():
 
 
 def cache_dir() -> Path:
-    """GEAR's cache (not created here): ``$GEAR_CACHE_DIR``, else ``$XDG_CACHE_HOME/gear``, else ``~/.cache/gear``."""
+    """GEAR's cache (not created here).
+
+    ``$GEAR_CACHE_DIR``, else ``$XDG_CACHE_HOME/gear``, else ``~/.cache/gear``.
+    """
     if os.environ.get(CACHE_DIR_ENV):
         return Path(os.environ[CACHE_DIR_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -295,7 +298,9 @@ def _cause(error):
     if "nameresolution" in lowered or "name or service not known" in lowered or "name resolution" in lowered:
         return "the host name does not resolve (no network?)"
     if "timed out" in lowered or "timeout" in type(error).__name__.lower():
-        return f"no answer within the time limit ({CONNECT_TIMEOUT:g} s to connect, {READ_TIMEOUT:g} s per read)"
+        return (
+            f"no answer within the time limit ({CONNECT_TIMEOUT:g} s to connect, {READ_TIMEOUT:g} s per read)"
+        )
     if "connection refused" in lowered:
         return "connection refused"
     if "incompleteread" in lowered or "connection broken" in lowered:
@@ -352,7 +357,9 @@ def _download(url, destination):
     destination.parent.mkdir(parents=True, exist_ok=True)
     downloader = pooch.HTTPDownloader(progressbar=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
     try:
-        pooch.retrieve(url, known_hash=None, fname=destination.name, path=destination.parent, downloader=downloader)
+        pooch.retrieve(
+            url, known_hash=None, fname=destination.name, path=destination.parent, downloader=downloader
+        )
     except (requests.exceptions.RequestException, OSError) as error:
         raise FetchError(f"{url}: download failed: {_cause(error)}") from None
 
@@ -396,13 +403,21 @@ def _fetch_hub(repo, mode, lock):
                 _check_digest(f"{repo.url}/resolve/{folder.name}/{name}", expected[name], digests[name])
         missing = sorted(set(locked.get("files", {})) - set(digests))
         if missing:
-            raise FetchError(f"{repo.url}: commit {folder.name} lacks {', '.join(missing)} recorded in {lock.path}")
+            raise FetchError(
+                f"{repo.url}: commit {folder.name} lacks {', '.join(missing)} recorded in {lock.path}"
+            )
     lock.record("hub", repo.key, {"revision": repo.revision, "commit": folder.name, "files": digests})
     return folder
 
 
 def _hub_download(repo, revision, offline):
-    """Download the configurations and the first weights file the repository has; returns the snapshot folder."""
+    """Download the configurations and the first weights file the repository has.
+
+    Returns
+    -------
+    folder : Path
+        The snapshot folder, named by its commit.
+    """
     try:
         folder = _hub_snapshot(repo, revision, (*repo.files, repo.weights[0]), offline)
         for alternative in repo.weights[1:]:
@@ -415,7 +430,9 @@ def _hub_download(repo, revision, offline):
                 f"{repo.url} (revision {revision}): not in the cache "
                 f"({cache_dir() / 'huggingface'}) and fetching is off (fetch: never or HF_HUB_OFFLINE)"
             ) from None
-        raise FetchError(f"{repo.url} (revision {revision}): download failed: {_cause(_root(error))}") from None
+        raise FetchError(
+            f"{repo.url} (revision {revision}): download failed: {_cause(_root(error))}"
+        ) from None
     if not any((folder / name).is_file() for name in repo.weights):
         raise FetchError(f"{repo.url} (revision {folder.name}): has none of {', '.join(repo.weights)}")
     return folder

@@ -56,8 +56,13 @@ def hub_repositories(num_hidden_layers=1):
     model = gura.load_model(random_init=True, num_hidden_layers=num_hidden_layers)
     repositories = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for repo_id, network in ((gura.HUBERT_REPO_ID, model.hubert), (gura.WAV2VEC2_REPO_ID, model.wav2vec2)):
+        for repo_id, network in (
+            (gura.HUBERT_REPO_ID, model.hubert),
+            (gura.WAV2VEC2_REPO_ID, model.wav2vec2),
+        ):
             folder = Path(scratch) / repo_id
             network.save_pretrained(folder)
-            repositories[repo_id] = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+            repositories[repo_id] = {
+                path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()
+            }
     return repositories

@@ -77,7 +77,9 @@ def test_a_changed_file_on_the_server_is_refused_by_the_lock(server, tmp_path):
     # Another machine (an empty cache), and the server now serves other bytes.
     server.files["example.org/models/weights.bin"] = CONTENT[:-1] + b"!"
     (tmp_path / "cache").rename(tmp_path / "old-cache")
-    with pytest.raises(FetchError, match=f"expected {_sha256(CONTENT)}, received {_sha256(CONTENT[:-1] + b'!')}"):
+    with pytest.raises(
+        FetchError, match=f"expected {_sha256(CONTENT)}, received {_sha256(CONTENT[:-1] + b'!')}"
+    ):
         fetch.fetch(fetch.RemoteFile(URL), lock=lock)
     assert _cached_files(tmp_path) == []
     # A corrupted copy in the cache is fetched again, not used.
@@ -102,7 +104,9 @@ def test_an_unreachable_server_fails_at_once_with_the_url(server, monkeypatch):
     monkeypatch.setenv("GEAR_DOWNLOAD_BASE_URL", closed)
     monkeypatch.setenv("HF_ENDPOINT", closed)
     start = time.perf_counter()
-    with pytest.raises(FetchError, match=rf"^{closed}/example.org/models/weights.bin: download failed: connection refused$"):
+    with pytest.raises(
+        FetchError, match=rf"^{closed}/example.org/models/weights.bin: download failed: connection refused$"
+    ):
         fetch.fetch(fetch.RemoteFile(URL))
     with pytest.raises(FetchError, match=rf"^{closed}/{REPO} \(revision main\): download failed: .*refused"):
         fetch.fetch(fetch.HubRepo(REPO))
@@ -156,7 +160,9 @@ def test_a_hub_repository_is_fetched_at_a_recorded_commit(server, tmp_path, weig
     assert (folder / weights_name).read_bytes() == _repo_files(weights_name)[weights_name]
     recorded = json.loads(lock.read_text())["hub"][f"hf://{REPO}"]
     assert recorded["commit"] == commit and recorded["revision"] == "main"
-    assert recorded["files"] == {name: _sha256(_repo_files(weights_name)[name]) for name in ("config.json", weights_name)}
+    assert recorded["files"] == {
+        name: _sha256(_repo_files(weights_name)[name]) for name in ("config.json", weights_name)
+    }
     assert server.count("/tf_model.h5") == 0 and server.count("/README.md") == 0
     # The branch moves on the hub: the lock keeps the recorded commit, and nothing is requested.
     server.add_repo(REPO, {**_repo_files(weights_name), "config.json": b"{}"})
@@ -232,7 +238,9 @@ def test_a_failed_fetch_makes_the_model_unavailable_with_its_reason(server, tmp_
     status = tmp_path / "openl3.json"
     pipeline.check_model(status, model_id="openl3", module_name="gear.models.openl3", fetched=record)
     recorded = json.loads(status.read_text())
-    assert not recorded["available"] and recorded["reason"] == f"model 'openl3': weights not fetched: {reason}"
+    assert (
+        not recorded["available"] and recorded["reason"] == f"model 'openl3': weights not fetched: {reason}"
+    )
     # weights: given by hand wins over the record (here: a file that is not a checkpoint).
     (tmp_path / "mine.pth").write_bytes(b"not a checkpoint")
     pipeline.check_model(status, model_id="openl3", module_name="gear.models.openl3",

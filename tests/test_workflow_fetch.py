@@ -47,7 +47,8 @@ def _write_config(directory, **settings):
     """The tiny configuration with the paper's seven models, in ``directory``."""
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["models"] = {
-        name: {"module": module, "env": env, "batch_size": 8} for name, (module, env, _) in PAPER_MODELS.items()
+        name: {"module": module, "env": env, "batch_size": 8}
+        for name, (module, env, _) in PAPER_MODELS.items()
     }
     config.update(settings)
     directory.mkdir(parents=True, exist_ok=True)
@@ -131,8 +132,8 @@ def test_the_first_run_fetches_and_embeds_all_seven_models(server, runs):
     for repo_id, repo in server.repos.items():
         entry = lock["hub"][f"hf://{repo_id}"]
         assert entry["commit"] == repo["commit"]
-        assert entry["files"] == {name: hashlib.sha256(data).hexdigest() for name, data in repo["files"].items()
-                                  if name in ("config.json", "model.safetensors")}  # fmt: skip
+        fetched = ("config.json", "model.safetensors")
+        assert entry["files"] == {name: hashlib.sha256(repo["files"][name]).hexdigest() for name in fetched}
         assert server.count(f"/{repo_id}/resolve/{repo['commit']}/model.safetensors") <= 2  # HEAD, GET
     assert server.count("tf_model.h5") == 0
 
@@ -151,7 +152,9 @@ def test_a_second_run_in_a_new_directory_downloads_nothing(runs):
 def _fetch_and_check(directory, env):
     """Only the fetch and check_model jobs of the fetched models; returns the statuses and the time."""
     seconds = _run(directory, env, *(f"results/models/{name}.json" for name in FETCHED))
-    return {name: json.loads((directory / f"results/models/{name}.json").read_text()) for name in FETCHED}, seconds
+    return {
+        name: json.loads((directory / f"results/models/{name}.json").read_text()) for name in FETCHED
+    }, seconds
 
 
 def test_an_unreachable_server_makes_the_models_unavailable_with_the_reason(tmp_path):

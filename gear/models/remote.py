@@ -15,7 +15,9 @@ from gear.fetch import HubRepo, RemoteFile, fetch_all
 
 __all__ = ["REMOTES", "remotes_of", "fetch_weights"]
 
-OPENL3_URL = "https://github.com/torchopenl3/torchopenl3-models/raw/master/torchopenl3_mel256_music_6144.pth.tar"
+OPENL3_URL = (
+    "https://github.com/torchopenl3/torchopenl3-models/raw/master/torchopenl3_mel256_music_6144.pth.tar"
+)
 BYOLS_URL = (
     "https://github.com/GasserElbanna/serab-byols/raw/main/checkpoints/"
     "cvt_s1-d1-e64_s2-d1-e256_s3-d1-e512_BYOLAs64x96-osandbyolaloss6373-e100-bs256-lr0003-rs42.pth"

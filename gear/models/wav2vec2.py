@@ -29,7 +29,8 @@ weights file alone — else fetched into GEAR's cache by :mod:`gear.fetch`
 ``gear.lock``; see :mod:`gear.models.remote`). A fetched checkpoint is
 built as its own ``config.json`` says (fewer layers are fine; the widths
 must be the published ones). If neither works, :func:`load_model` raises
-:class:`~gear.errors.ModelError` naming the repository and the cause. ``load_model(random_init=True)``, or the environment variable
+:class:`~gear.errors.ModelError` naming the repository and the cause.
+``load_model(random_init=True)``, or the environment variable
 ``GEAR_RANDOM_INIT=1`` (tests only), builds the same architecture randomly
 initialised, by default with 2 of its 24 transformer layers (output shapes
 unchanged); a warning is logged and ``model.random_init`` is true.
@@ -177,7 +178,9 @@ def read_do_normalize(directory, default):
         return default
 
 
-def build(model_class, config, repo_id, model_file_path, label, random_init, num_hidden_layers, where, module_name):
+def build(
+    model_class, config, repo_id, model_file_path, label, random_init, num_hidden_layers, where, module_name
+):
     """Load or randomly initialise a wav2vec 2.0-style model (shared with :mod:`gear.models.hubert`).
 
     Returns
