@@ -17,6 +17,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthesize.smk"
+include: "workflow/rules/fetch.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/isomap.smk"
 include: "workflow/rules/regress.smk"

@@ -17,5 +17,9 @@ class DataError(GearError):
     """An input file (audio, table, array) is missing, corrupted or inconsistent."""
 
 
+class FetchError(GearError):
+    """A remote file (weights, reference data) cannot be fetched, or is not the one pinned."""
+
+
 class SynthesizerError(ConfigError):
     """A synthesizer cannot be loaded, breaks its contract, or rendered unusable sounds."""

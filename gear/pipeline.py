@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from gear.errors import DataError, ModelError
+from gear.errors import DataError, FetchError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
 from gear.parameters import read_description, write_description
 
@@ -74,7 +74,49 @@ def record_provenance(record_path, config, description_paths, root=None):
     save_json(record_path, record)
 
 
-def check_model(status_path, *, model_id, module_name, weights=None, strict=False):
+def fetch_model_files(record_path, *, model_id, module_name, mode="auto", lock_path=None):
+    """Fetch a model's remote files (gear.models.remote) and record where they are, or why not.
+
+    Parameters
+    ----------
+    record_path : str or Path
+        Output JSON: ``model``, ``module``, ``weights`` (the local path, None
+        if not fetched) and ``reason`` (one line naming the URL and the
+        cause, None if fetched).
+    model_id, module_name : str
+    mode : {"auto", "never"}
+    lock_path : str or Path or None
+        The lock file (``gear.lock``).
+    """
+    from gear.models import remote
+
+    record = {"model": model_id, "module": module_name, "weights": None, "reason": None}
+    try:
+        record["weights"] = remote.fetch_weights(module_name, mode=mode, lock=lock_path)
+    except FetchError as error:
+        logger.warning("model %s: weights not fetched: %s", model_id, error)
+        record["reason"] = str(error)
+    save_json(record_path, record)
+
+
+def fetched_weights(record_path, weights=None):
+    """The weights a model loads: ``weights`` given by hand, else the path fetched (None if nothing to fetch).
+
+    Raises
+    ------
+    ModelError
+        If the fetch failed: its one-line reason.
+    """
+    if weights or not record_path:
+        return weights
+    with open(record_path) as file:
+        record = json.load(file)
+    if record["reason"]:
+        raise ModelError(f"model {record['model']!r}: weights not fetched: {record['reason']}")
+    return record["weights"]
+
+
+def check_model(status_path, *, model_id, module_name, weights=None, strict=False, fetched=None):
     """Load a model once and record whether it is available, and why not.
 
     Parameters
@@ -87,6 +129,8 @@ def check_model(status_path, *, model_id, module_name, weights=None, strict=Fals
     weights : str or None
     strict : bool
         Raise instead of recording an unavailable model.
+    fetched : str or Path or None
+        The model's record of :func:`fetch_model_files`, if it has remote files.
 
     Raises
     ------
@@ -98,6 +142,7 @@ def check_model(status_path, *, model_id, module_name, weights=None, strict=Fals
     status = {"model": model_id, "module": module_name, "available": True, "reason": None}
     start = time.perf_counter()
     try:
+        weights = fetched_weights(fetched, weights)
         model = hear.load_model(hear.load_hear_module(module_name), weights, model_id=model_id)
     except ModelError as error:
         if strict:
@@ -198,6 +243,7 @@ def embed(
     resample=True,
     timeout=None,
     device="auto",
+    fetched=None,
 ):
     """Scene embeddings of every sound of a dataset by one HEAR model.
 
@@ -224,6 +270,8 @@ def embed(
     device : str
         ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (:func:`gear.hear.resolve_device`).
         A model without PyTorch tensors computes on the CPU whatever it is.
+    fetched : str or Path or None
+        The model's record of :func:`fetch_model_files`, if it has remote files.
     """
     import torch
 
@@ -232,7 +280,7 @@ def embed(
     params = load_params(params_path)
     audio, file_rate = read_audio(audio_dir, params["sound_id"])
     module = hear.load_hear_module(module_name)
-    model = hear.load_model(module, weights, model_id=model_id, device=device)
+    model = hear.load_model(module, fetched_weights(fetched, weights), model_id=model_id, device=device)
     used = hear.model_device(model)
     model_rate = int(model.sample_rate)
     if resample and file_rate != model_rate:

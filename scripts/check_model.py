@@ -11,4 +11,5 @@ check_model(
     module_name=model["module"],
     weights=model["weights"],
     strict=snakemake.params.strict,
+    fetched=snakemake.input.get("fetched"),
 )

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from checkpoints import yamnet_frames_model
 from conftest import skip_or_fail
 from gear import hear
 from gear.errors import ModelError
@@ -326,7 +327,8 @@ def test_yamnet_needs_weights_or_explicit_random_init(monkeypatch):
     from gear.models import yamnet
 
     monkeypatch.delenv("GEAR_RANDOM_INIT", raising=False)
-    with pytest.raises(ModelError, match=r"https://storage\.googleapis\.com/audioset/yamnet\.h5.*`weights:`"):
+    monkeypatch.setenv("GEAR_FETCH", "never")  # an empty cache: nothing downloaded
+    with pytest.raises(ModelError, match=r"https://storage\.googleapis\.com/audioset/yamnet\.h5.*fetching is off.*`weights:`"):
         yamnet.load_model()
     with pytest.raises(ModelError, match="does not exist"):
         yamnet.load_model("/nonexistent/yamnet.h5")
@@ -429,17 +431,9 @@ def test_yamnet_loads_weights_saved_from_the_published_frames_model(yamnet_model
     """An h5 file in the layout of ``yamnet_frames_model(...).save_weights``: waveform input,
     weightless feature layers, then the network; loaded back, it gives the same embeddings."""
     module, model = yamnet_model
-    import tensorflow as tf
     import tf_keras
 
-    waveform = tf_keras.layers.Input(batch_shape=(None,), dtype=tf.float32)
-    spectrogram = tf_keras.layers.Lambda(lambda w: model._log_mel(w[None])[0], name="log_mel_features")(
-        waveform
-    )
-    patches = tf_keras.layers.Lambda(lambda s: tf.signal.frame(s, 96, 48, axis=0), name="frame")(spectrogram)
-    predictions, embeddings = module.network_layers(tf_keras, patches)
-    frames_model = tf_keras.Model(inputs=waveform, outputs=[predictions, embeddings, spectrogram])
-    frames_model.set_weights(model.network.get_weights())
+    frames_model = yamnet_frames_model(module, model)
     for layer in frames_model.layers:  # scramble so that a load that does nothing fails
         for variable in layer.weights:
             if "moving_mean" in variable.name:

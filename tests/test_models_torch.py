@@ -283,10 +283,10 @@ def test_resemblyzer_matches_voice_encoder(monkeypatch):
 
 @pytest.fixture
 def empty_caches(tmp_path, monkeypatch):
-    """No torch hub cache, and skip if the Hugging Face cache has the weights."""
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch_hub"))
+    """An empty GEAR cache, and fetching off (nothing is downloaded)."""
+    monkeypatch.setenv("GEAR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv(_torch_utils.RANDOM_INIT_ENV, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("GEAR_FETCH", "never")
 
 
 @pytest.mark.parametrize(
@@ -302,15 +302,10 @@ def empty_caches(tmp_path, monkeypatch):
 def test_missing_weights_say_what_to_download(name, names, empty_caches):
     _require(name)
     module = importlib.import_module(WRAPPERS[name][0])
-    from gear.models import wav2vec2
-
-    repos = [text for text in names if text.startswith("facebook/")]
-    if any(wav2vec2.hf_cache_dir(repo) is not None for repo in repos):
-        pytest.skip(f"{name}: weights are in this machine's Hugging Face cache")
     with pytest.raises(ModelError) as error:
         module.load_model()
     message = str(error.value)
-    for text in names:
+    for text in [*names, "fetching is off"]:
         assert text in message, (text, message)
     # Through GEAR's loader, the model is reported unavailable with that reason.
     with pytest.raises(ModelError, match="loading failed.*pretrained weights not found"):
@@ -532,18 +527,14 @@ def test_byols_mel_filterbank_is_htk_without_norm():
 
 def _hub_weights_absent(name):
     """What of ``name``'s published weights this machine lacks (empty if it has them all)."""
-    module = importlib.import_module(WRAPPERS[name][0])
-    from gear.models import wav2vec2
+    from gear.errors import FetchError
+    from gear.models import remote
 
-    if name in ("wav2vec2", "hubert"):
-        repos = [module.REPO_ID]
-    elif name == "gura":
-        repos = [module.HUBERT_REPO_ID, module.WAV2VEC2_REPO_ID]
-    else:
-        hub_checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
-        path = module.cached_weights() if name == "openl3" else hub_checkpoints / module.CHECKPOINT_NAME
-        return [] if path.is_file() else [str(path)]
-    return [f"Hugging Face {repo}" for repo in repos if wav2vec2.hf_cache_dir(repo) is None]
+    try:
+        remote.fetch_weights(WRAPPERS[name][0], mode="never")
+    except FetchError as error:
+        return [str(error)]
+    return []
 
 
 def test_byols_timestamp_frames_are_standardised_by_their_own_sounds_statistics(monkeypatch):

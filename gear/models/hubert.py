@@ -10,13 +10,13 @@ state (1024 values every 20 ms) layer-normalised per sound, and its mean
 over frames as the scene embedding: 1024 dimensions, 16 kHz. Sounds
 shorter than 400 samples are zero-padded to 400.
 
-**Weights** (not shipped in any package; nothing is downloaded at run
-time): ``facebook/hubert-large-ll60k`` (Apache-2.0 licence), from the
-local Hugging Face cache (``HF_HOME``, default ``~/.cache/huggingface/hub``)
-or from the ``weights:`` path of ``config.yaml`` (a directory with
-``config.json`` and the weights, or the weights file alone); otherwise
-:func:`load_model` raises :class:`~gear.errors.ModelError` saying what to
-download and where to put it. ``load_model(random_init=True)`` or
+**Weights** (not shipped in any package): ``facebook/hubert-large-ll60k``
+(Apache-2.0 licence), from the ``weights:`` path of ``config.yaml`` (a
+directory with ``config.json`` and the weights, or the weights file
+alone), else fetched into GEAR's cache by :mod:`gear.fetch` (see
+:mod:`gear.models.remote`); otherwise :func:`load_model` raises
+:class:`~gear.errors.ModelError` naming the repository, the cause and
+where to put a download. ``load_model(random_init=True)`` or
 ``GEAR_RANDOM_INIT=1`` (tests only) builds the architecture randomly
 initialised, by default with 2 of its 24 transformer layers; a warning is
 logged and ``model.random_init`` is true.
@@ -24,7 +24,7 @@ logged and ``model.random_init`` is true.
 
 import logging
 
-from gear.models import _torch_utils, wav2vec2
+from gear.models import _torch_utils, remote, wav2vec2
 from gear.models.wav2vec2 import Wav2Vec2Embedding
 
 transformers = _torch_utils.import_transformers()
@@ -40,7 +40,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = wav2vec2.SAMPLE_RATE
-REPO_ID = "facebook/hubert-large-ll60k"
+REPO_ID = remote.HUBERT_REPO
 
 
 def published_config(num_hidden_layers=24):
@@ -99,7 +99,7 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
     ----------
     model_file_path : str
         A directory with the checkpoint (``config.json`` and weights), or
-        its weights file alone; empty for the Hugging Face cache (offline).
+        its weights file alone; empty for GEAR's cache (fetched if absent).
     random_init : bool
         Tests only: if no ``model_file_path`` is given, build the
         architecture randomly initialised (seeded). ``GEAR_RANDOM_INIT=1``
@@ -127,6 +127,7 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
         random_init,
         num_hidden_layers,
         wav2vec2.weights_location(REPO_ID, "hubert"),
+        __name__,
     )
     return HubertEmbedding(model, normalize_waveform=do_normalize, random_init=random).eval()
 

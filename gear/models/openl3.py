@@ -20,14 +20,13 @@ for scene embeddings, 50 ms for timestamp embeddings), so that window
 window embeddings at a 250 ms hop: 6144 dimensions at 48 kHz. Windows go
 through the network ``frame_batch_size`` at a time, across sounds.
 
-**Weights** (not in any package; nothing is downloaded at run time):
+**Weights** (not in any package):
 ``torchopenl3_mel256_music_6144.pth.tar`` from
 ``https://github.com/torchopenl3/torchopenl3-models/raw/master/``, read
-from the ``weights:`` path of ``config.yaml`` or from torch's hub cache,
-where torchopenl3 itself would have saved it
-(``$TORCH_HOME/hub/checkpoints/``, default ``~/.cache/torch/hub/checkpoints/``).
-Otherwise :func:`load_model` raises :class:`~gear.errors.ModelError` naming
-the file and both places. ``load_model(random_init=True)`` or
+from the ``weights:`` path of ``config.yaml``, else fetched into GEAR's
+cache by :mod:`gear.fetch` (verified against ``gear.lock``; see
+:mod:`gear.models.remote`). If neither works, :func:`load_model` raises
+:class:`~gear.errors.ModelError` naming the URL and the cause. ``load_model(random_init=True)`` or
 ``GEAR_RANDOM_INIT=1`` (tests only) builds the network randomly
 initialised (seeded); a warning is logged and ``model.random_init`` is true.
 """
@@ -40,8 +39,8 @@ import torch
 import torch.nn.functional as F
 import torchopenl3.models
 
-from gear.errors import ModelError
-from gear.models import _torch_utils
+from gear.errors import FetchError, ModelError
+from gear.models import _torch_utils, remote
 
 __all__ = [
     "OpenL3Embedding",
@@ -61,14 +60,9 @@ WINDOW_SIZE = SAMPLE_RATE
 TIMESTAMP_HOP_SIZE = 50
 SCENE_HOP_SIZE = 250
 WEIGHTS_FILENAME = f"torchopenl3_{INPUT_REPR}_{CONTENT_TYPE}_{EMBEDDING_SIZE}.pth.tar"
-WEIGHTS_URL = f"https://github.com/torchopenl3/torchopenl3-models/raw/master/{WEIGHTS_FILENAME}"
+WEIGHTS_URL = remote.OPENL3_URL
 #: Windows per forward pass; about 1 GB of activations.
 FRAME_BATCH_SIZE = 16
-
-
-def cached_weights() -> Path:
-    """Where ``torch.hub.load_state_dict_from_url`` keeps the weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
 
 
 class OpenL3Embedding(torchopenl3.models.PytorchOpenl3):
@@ -101,13 +95,13 @@ class OpenL3Embedding(torchopenl3.models.PytorchOpenl3):
 
 
 def load_model(model_file_path: str = "", random_init: bool = False) -> OpenL3Embedding:
-    """Build the network and load its weights from a path or torch's hub cache.
+    """Build the network and load its weights from a path or GEAR's cache (fetched if absent).
 
     Parameters
     ----------
     model_file_path : str
         ``torchopenl3_mel256_music_6144.pth.tar`` (a state dict); empty for
-        torch's hub cache.
+        GEAR's cache (:func:`gear.models.remote.fetch_weights`).
     random_init : bool
         Tests only: if no weights path is given, build the network randomly
         initialised (seeded) instead. ``GEAR_RANDOM_INIT=1`` does the same.
@@ -120,23 +114,21 @@ def load_model(model_file_path: str = "", random_init: bool = False) -> OpenL3Em
     Raises
     ------
     ModelError
-        If the weights are not on this machine (the message names the URL
-        and where to put the file) or are not those of this network.
+        If the weights are neither given nor fetched (the message names the
+        URL and the cause) or are not those of this network.
     """
     if not model_file_path and _torch_utils.random_init_requested(random_init):
         _torch_utils.warn_random_init("openl3")
         with _torch_utils.seeded(0):
             model = OpenL3Embedding(random_init=True)
         return model.eval()
-    path = Path(model_file_path) if model_file_path else cached_weights()
+    where = "give its path as `weights:` of model 'openl3' in config.yaml"
+    try:
+        path = Path(model_file_path or remote.fetch_weights(__name__))
+    except FetchError as error:
+        raise _torch_utils.hub_weights_error("openl3", WEIGHTS_URL, where, error) from None
     if not path.is_file():
-        raise _torch_utils.hub_weights_error(
-            "openl3",
-            WEIGHTS_URL,
-            f"give its path as `weights:` of model 'openl3' in config.yaml, or put it in torch's hub "
-            f"cache as {cached_weights()}",
-            f"{path} does not exist",
-        )
+        raise _torch_utils.hub_weights_error("openl3", WEIGHTS_URL, where, f"{path} does not exist")
     state = _torch_utils.load_state_dict_file(path, "openl3")
     model = OpenL3Embedding()
     try:

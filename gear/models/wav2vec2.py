@@ -20,14 +20,17 @@ normalisations are per sound, which is what hearbaseline gives for a
 batch of one sound. Sounds shorter than 400 samples (the first
 convolution's receptive field, 25 ms) are zero-padded at the end to 400.
 
-**Weights** (not shipped in any package; nothing is downloaded at run
-time): the Hugging Face repository ``facebook/wav2vec2-large-960h-lv60-self``
-(Apache-2.0 licence), read from the local Hugging Face cache
-(``HF_HOME``, default ``~/.cache/huggingface/hub``) or from the path given
-as ``weights:`` in ``config.yaml`` — a directory with ``config.json`` and
-``model.safetensors`` / ``pytorch_model.bin``, or that weights file
-alone. Without them :func:`load_model` raises :class:`~gear.errors.ModelError`
-saying so. ``load_model(random_init=True)``, or the environment variable
+**Weights** (not shipped in any package): the Hugging Face repository
+``facebook/wav2vec2-large-960h-lv60-self`` (Apache-2.0 licence), from the
+path given as ``weights:`` in ``config.yaml`` — a directory with
+``config.json`` and ``model.safetensors`` / ``pytorch_model.bin``, or that
+weights file alone — else fetched into GEAR's cache by :mod:`gear.fetch`
+(its configuration and one weights file, at the commit recorded in
+``gear.lock``; see :mod:`gear.models.remote`). A fetched checkpoint is
+built as its own ``config.json`` says (fewer layers are fine; the widths
+must be the published ones). If neither works, :func:`load_model` raises
+:class:`~gear.errors.ModelError` naming the repository and the cause.
+``load_model(random_init=True)``, or the environment variable
 ``GEAR_RANDOM_INIT=1`` (tests only), builds the same architecture randomly
 initialised, by default with 2 of its 24 transformer layers (output shapes
 unchanged); a warning is logged and ``model.random_init`` is true.
@@ -40,7 +43,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gear.models import _torch_utils
+from gear.errors import FetchError
+from gear.models import _torch_utils, remote
 
 transformers = _torch_utils.import_transformers()
 
@@ -55,7 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-REPO_ID = "facebook/wav2vec2-large-960h-lv60-self"
+REPO_ID = remote.WAV2VEC2_REPO
 #: Samples between frames of the convolutional feature encoder (20 ms).
 FRAME_HOP_SAMPLES = 320
 #: Receptive field of the convolutional feature encoder (25 ms).
@@ -174,18 +178,9 @@ def read_do_normalize(directory, default):
         return default
 
 
-def hf_cache_dir(repo_id, filename="config.json"):
-    """Folder of a cached Hugging Face snapshot holding ``filename``, or None."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        found = try_to_load_from_cache(repo_id, filename)
-    except Exception:
-        return None
-    return Path(found).parent if isinstance(found, str) else None
-
-
-def build(model_class, config, repo_id, model_file_path, label, random_init, num_hidden_layers, where):
+def build(
+    model_class, config, repo_id, model_file_path, label, random_init, num_hidden_layers, where, module_name
+):
     """Load or randomly initialise a wav2vec 2.0-style model (shared with :mod:`gear.models.hubert`).
 
     Returns
@@ -206,17 +201,22 @@ def build(model_class, config, repo_id, model_file_path, label, random_init, num
         with _torch_utils.seeded(0):
             model = model_class(config)
         return model.eval(), DO_NORMALIZE, True
-    model = _torch_utils.load_hf_model(model_class, config, repo_id, "", label, where)
-    return model, read_do_normalize(hf_cache_dir(repo_id), DO_NORMALIZE), False
+    try:
+        directory = remote.fetch_weights(module_name)
+    except FetchError as error:
+        raise _torch_utils.hub_weights_error(
+            label, f"the Hugging Face repository {repo_id!r}", where, error
+        ) from None
+    model = _torch_utils.load_hf_model(model_class, config, repo_id, directory, label, where)
+    return model, read_do_normalize(Path(directory), DO_NORMALIZE), False
 
 
 def weights_location(repo_id, model_id):
     """End of the missing-weights message: where to put the download."""
     return (
-        f"either keep it in the Hugging Face cache of this machine (`hf download {repo_id}` on a "
-        f"machine with network, then copy ~/.cache/huggingface/hub/models--{repo_id.replace('/', '--')}, "
-        f"or set HF_HOME), or save it to a directory and give that directory as `weights:` "
-        f"of model '{model_id}' in config.yaml"
+        f"either let GEAR fetch it (network, or a mirror as HF_ENDPOINT), or save it to a directory "
+        f"(`hf download {repo_id} --local-dir DIR` on a machine with network) and give that "
+        f"directory as `weights:` of model '{model_id}' in config.yaml"
     )
 
 
@@ -227,7 +227,7 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
     ----------
     model_file_path : str
         A directory with the checkpoint (``config.json`` and weights), or
-        its weights file alone; empty for the Hugging Face cache (offline).
+        its weights file alone; empty for GEAR's cache (fetched if absent).
     random_init : bool
         Tests only: if no ``model_file_path`` is given, build the
         architecture randomly initialised (seeded) instead of loading
@@ -255,6 +255,7 @@ def load_model(model_file_path: str = "", random_init: bool = False, num_hidden_
         random_init,
         num_hidden_layers,
         weights_location(REPO_ID, "wav2vec2"),
+        __name__,
     )
     return Wav2Vec2Embedding(model, normalize_waveform=do_normalize, random_init=random).eval()
 

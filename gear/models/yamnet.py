@@ -1,12 +1,13 @@
 """YAMNet (Google, AudioSet) as a HEAR module, from the published Keras definition.
 
-YAMNet's weights are distributed only through TF Hub and as ``yamnet.h5``
-at https://storage.googleapis.com/audioset/yamnet.h5, neither of which GEAR
-may download. This module therefore rebuilds the network of the
-published code (tensorflow/models, ``research/audioset/yamnet``:
-``yamnet.py``, ``features.py``, ``params.py``) in Keras 2 (``tf_keras``),
-with the same layer names and weight shapes, and loads ``yamnet.h5`` from
-the path given as ``weights:`` in ``config.yaml``:
+YAMNet's weights are distributed through TF Hub and as ``yamnet.h5`` at
+https://storage.googleapis.com/audioset/yamnet.h5. This module rebuilds
+the network of the published code (tensorflow/models,
+``research/audioset/yamnet``: ``yamnet.py``, ``features.py``,
+``params.py``) in Keras 2 (``tf_keras``), with the same layer names and
+weight shapes, and loads ``yamnet.h5``, fetched into GEAR's cache by
+:mod:`gear.fetch` (see :mod:`gear.models.remote`) or from the path given
+as ``weights:`` in ``config.yaml``:
 
 .. code-block:: yaml
 
@@ -15,9 +16,9 @@ the path given as ``weights:`` in ``config.yaml``:
         module: gear.models.yamnet
         weights: /path/to/yamnet.h5
 
-Without a weights file, :func:`load_model` raises
-:class:`~gear.errors.ModelError` naming that URL and the ``weights:`` key,
-unless random weights are asked for explicitly, with
+Without a weights file (none given, none fetched), :func:`load_model`
+raises :class:`~gear.errors.ModelError` naming that URL, the cause and the
+``weights:`` key, unless random weights are asked for explicitly, with
 ``load_model(random_init=True)`` or ``GEAR_RANDOM_INIT=1`` in the
 environment (API checks only: a warning is logged and
 ``model.random_init`` is True).
@@ -49,8 +50,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gear.errors import ModelError
-from gear.models import _tf_utils
+from gear.errors import FetchError, ModelError
+from gear.models import _tf_utils, remote
 
 __all__ = [
     "YamnetEmbedding",
@@ -64,7 +65,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS_URL = "https://storage.googleapis.com/audioset/yamnet.h5"
+WEIGHTS_URL = remote.YAMNET_URL
 
 SAMPLE_RATE = 16000
 STFT_WINDOW = 400  # 25 ms
@@ -293,7 +294,7 @@ def load_model(model_file_path: str = "", random_init: bool | None = None) -> Ya
     Parameters
     ----------
     model_file_path : str
-        Path of ``yamnet.h5`` (downloaded by hand from :data:`WEIGHTS_URL`).
+        Path of ``yamnet.h5`` (fetched from, or downloaded by hand from, :data:`WEIGHTS_URL`).
     random_init : bool or None
         Without a weights file: True builds seeded random weights (for API
         tests only); None (default) defers to ``GEAR_RANDOM_INIT=1``;
@@ -318,11 +319,14 @@ def load_model(model_file_path: str = "", random_init: bool | None = None) -> Ya
         logger.info("YAMNet: loaded weights from %s", path)
         return model.eval()
     if not _tf_utils.random_init_requested(random_init):
-        raise ModelError(
-            f"YAMNet needs its weights, which GEAR cannot download: download {WEIGHTS_URL} and give "
-            "its path as `weights:` of this model in config.yaml "
-            f"(or set {_tf_utils.RANDOM_INIT_ENV}=1 for random weights, to test the API only)"
-        )
+        try:
+            return load_model(remote.fetch_weights(__name__))
+        except FetchError as error:
+            raise ModelError(
+                f"YAMNet needs its weights, not fetched ({error}): download {WEIGHTS_URL} and give "
+                "its path as `weights:` of this model in config.yaml "
+                f"(or set {_tf_utils.RANDOM_INIT_ENV}=1 for random weights, to test the API only)"
+            ) from None
     _set_threads()
     logger.warning("YAMNet: RANDOM weights (seed %d), for API tests only; not YAMNet", RANDOM_INIT_SEED)
     return YamnetEmbedding(random_init=True).eval()

@@ -240,3 +240,42 @@ def command_line_options():
         return parse_args(sys.argv[1:])[1]
     except (Exception, SystemExit):  # not run from Snakemake's command line
         return None
+
+
+# Remote inputs (fetch.smk): the lock file beside the configuration file,
+# and the models whose weights are fetched (remote files, no weights: given).
+from gear.fetch import LOCK_ENV, LOCK_FILENAME
+from gear.models.remote import remotes_of
+
+_configfile = workflow.configfiles[0] if workflow.configfiles else "config.yaml"
+# A lock file named by the user ($GEAR_LOCK_FILE) wins.
+os.environ.setdefault(
+    LOCK_ENV, os.path.join(os.path.dirname(os.path.abspath(_configfile)), LOCK_FILENAME)
+)
+FETCHED_MODELS = [
+    model
+    for model, spec in config["models"].items()
+    if remotes_of(spec["module"]) and not spec.get("weights")
+]
+
+
+def fetch_module(wildcards):
+    """The model's module name."""
+    return config["models"][wildcards.model]["module"]
+
+
+def fetched_record(wildcards):
+    """The fetch record of a model with remote files, as named input ``fetched``."""
+    if wildcards.model in FETCHED_MODELS:
+        return {"fetched": f"results/models/{wildcards.model}.fetched.json"}
+    return {}
+
+
+def stale_fetch_record(path):
+    """Whether a fetch record says the fetch failed, or names a path gone from the cache."""
+    try:
+        with open(path) as file:
+            record = json.load(file)
+    except (OSError, ValueError):
+        return False
+    return bool(record.get("reason")) or not os.path.exists(record.get("weights") or "")

@@ -81,6 +81,7 @@ os.environ[SNAKEMAKE_PID_ENV] = str(os.getpid())
 
 checkpoint check_model:
     input:
+        unpack(fetched_record),
         spec=model_spec_file,
     output:
         status="results/models/{model}.json",
@@ -99,6 +100,7 @@ checkpoint check_model:
 
 rule embed:
     input:
+        unpack(fetched_record),
         params=rules.synthesize.output.params,
         audio=rules.synthesize.output.audio,
         spec=model_spec_file,
