@@ -24,6 +24,7 @@ include: "workflow/rules/regress.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/views.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/timbre.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -41,5 +42,6 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+        timbre_outputs(),
         views,
         rules.view_bundle.output.views,

@@ -54,7 +54,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from filelock import FileLock
 
@@ -318,7 +318,8 @@ def _check_digest(label, expected, received):
 
 def _fetch_file(remote, mode, lock):
     parts = urlsplit(remote.url)
-    target = cache_dir() / "files" / parts.netloc / parts.path.lstrip("/")
+    # The decoded path: a file name with "#" or a space is that name in the cache.
+    target = cache_dir() / "files" / parts.netloc / unquote(parts.path).lstrip("/")
     # The lock file is read once the file is ours: another process may just have recorded it.
     with _lock_for(remote.key):
         locked = lock.get("files", remote.key)
@@ -326,7 +327,7 @@ def _fetch_file(remote, mode, lock):
         if target.is_file():
             received = file_sha256(target)
             if expected in (None, received):
-                lock.record("files", remote.key, {"sha256": received, "bytes": target.stat().st_size})
+                _record_unpinned(lock, remote, received, target)
                 return target
             logger.warning("%s: cached copy %s has another digest; fetching it again", remote.label, target)
             target.unlink()
@@ -342,9 +343,15 @@ def _fetch_file(remote, mode, lock):
             os.replace(staging, target)
         finally:
             staging.unlink(missing_ok=True)
-    lock.record("files", remote.key, {"sha256": received, "bytes": target.stat().st_size})
+    _record_unpinned(lock, remote, received, target)
     logger.info("%s: fetched %s to %s (sha256 %s)", remote.label, url, target, received)
     return target
+
+
+def _record_unpinned(lock, remote, received, target):
+    """Record a file's digest in the lock file, unless the code pins it (the lock would only repeat it)."""
+    if not remote.sha256:
+        lock.record("files", remote.key, {"sha256": received, "bytes": target.stat().st_size})
 
 
 def _download(url, destination):

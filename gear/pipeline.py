@@ -39,6 +39,11 @@ __all__ = [
     "measure",
     "gather_metrics",
     "save_json",
+    "fetch_timbre",
+    "align_timbre",
+    "summarize_timbre",
+    "draw_timbre",
+    "draw_synthetic_vs_human",
 ]
 
 logger = logging.getLogger(__name__)
@@ -574,6 +579,22 @@ def measure(
     logger.info("%s on %s: %d metrics in %.1f s", model_id, dataset, len(table), time.perf_counter() - start)
 
 
+def timbre_scorecard_panels(timbre_path, labels):
+    """The scorecard's human-alignment panel: pooled Spearman and triplet agreement, first distance.
+
+    Returns
+    -------
+    panels : list of dict
+        Empty without ``timbre_path`` or without any model's scores.
+    """
+    if not timbre_path:
+        return []
+    from gear import figures
+
+    panels = figures.alignment_panels(pd.read_csv(timbre_path), labels, {"spearman": "Spearman", "triplet": "triplets"})
+    return panels[:1]
+
+
 def gather_metrics(
     table_paths,
     details_paths,
@@ -586,6 +607,7 @@ def gather_metrics(
     labels,
     unavailable=None,
     n_resamples=1000,
+    timbre_path=None,
 ):
     """One dataset's metrics table, its scorecard and its sweep figure.
 
@@ -600,6 +622,10 @@ def gather_metrics(
     The table's column ``unavailable`` holds, for each unavailable model,
     the reason, on one row whose parameter, metric and value are empty; it
     is empty for every scored row.
+
+    With ``timbre_path`` (``results/timbre/scores.csv``), the scorecard
+    gains a panel of each model's human timbre alignment
+    (:func:`timbre_scorecard_panels`).
     """
     from gear import figures
     from gear.metrics import HEADLINES, scorecard, tied_with_best
@@ -641,6 +667,7 @@ def gather_metrics(
         columns=metrics.columns,
     )
     save_table(metrics_path, pd.concat([metrics, missing], ignore_index=True) if len(missing) else metrics)
+    panels += timbre_scorecard_panels(timbre_path, labels)
     if panels:
         figure = figures.plot_scorecards(panels)
     else:
@@ -693,6 +720,7 @@ def align_timbre(
     model_id,
     module_name,
     weights=None,
+    fetched=None,
     datasets=None,
     distances=None,
     device="auto",
@@ -716,7 +744,7 @@ def align_timbre(
         Output JSON: ``model``, ``available``, ``reason`` (one line, naming
         the dataset and file where the model failed), ``n_sounds``, ``dim``,
         ``seconds``.
-    model_id, module_name, weights, device
+    model_id, module_name, weights, fetched, device
         As for :func:`embed`.
     datasets : sequence of str or None
         Default: all of :data:`gear.timbre.TIMBRE_DATASETS`.
@@ -742,7 +770,7 @@ def align_timbre(
         start = time.perf_counter()
         try:
             module = hear.load_hear_module(module_name)
-            model = hear.load_model(module, weights, model_id=model_id, device=device)
+            model = hear.load_model(module, fetched_weights(fetched, weights), model_id=model_id, device=device)
             for name in datasets or TIMBRE_DATASETS:
                 dataset = read_timbre_dataset(data["root"], name)
                 embeddings = embed_timbre_sounds(module, model, dataset, model_id=model_id)
@@ -808,3 +836,71 @@ def summarize_timbre(anchors_paths, stats_paths, table_path, *, n_resamples=1000
     if missing:
         result = pd.concat([result, pd.DataFrame(missing, columns=columns)], ignore_index=True)
     save_table(table_path, result[columns])
+
+
+def draw_timbre(table_path, figure_paths, *, labels):
+    """The pooled alignment figure and the per-study figure.
+
+    Parameters
+    ----------
+    table_path : str or Path
+        Written by :func:`summarize_timbre`.
+    figure_paths : list of str
+        The pooled figure's PNG, the per-study figure's PNG, then each in
+        the extra formats (``alignment.pdf``, ``datasets.pdf``, ...), told
+        apart by their names.
+    labels : dict
+        Model id -> display name.
+    """
+    from gear import figures
+
+    table = pd.read_csv(table_path)
+    pooled = [str(path) for path in figure_paths if "datasets" not in str(path).rsplit("/", 1)[-1]]
+    per_study = [str(path) for path in figure_paths if "datasets" in str(path).rsplit("/", 1)[-1]]
+    figures.save_figure(figures.plot_timbre_alignment(table, labels), pooled)
+    figures.save_figure(figures.plot_timbre_datasets(table, labels), per_study)
+
+
+#: The synthetic headline put against the human alignment: the mean over factors of the MLP probe's R^2.
+SYNTHETIC_HEADLINE = "mlp_r2"
+
+
+def draw_synthetic_vs_human(metrics_paths, timbre_path, figure_paths, *, labels, distance="l2", metric="spearman"):
+    """Each model's synthetic-factor headline against its human alignment, per synthetic dataset.
+
+    Parameters
+    ----------
+    metrics_paths : dict
+        Dataset id -> ``results/metrics/{dataset}.csv``.
+    timbre_path : str or Path
+        ``results/timbre/scores.csv``.
+    figure_paths : list of str
+    labels : dict
+    distance, metric : str
+        The alignment score on the vertical axis (pooled).
+    """
+    from gear import figures
+
+    timbre = pd.read_csv(timbre_path)
+    human = timbre[(timbre["dataset"] == "pooled") & (timbre["distance"] == distance) & (timbre["metric"] == metric)]
+    human = human.set_index("model")[["value", "ci_low", "ci_high"]]
+    rows = []
+    for dataset, path in metrics_paths.items():
+        metrics = pd.read_csv(path)
+        headline = metrics[metrics["metric"] == SYNTHETIC_HEADLINE].groupby("model", sort=False)["value"].mean()
+        for model_id, value in headline.items():
+            if model_id in human.index:
+                found = human.loc[model_id]
+                rows.append({"dataset": dataset, "model": model_id, "synthetic": value, "synthetic_low": np.nan,
+                             "synthetic_high": np.nan, "human": found["value"], "human_low": found["ci_low"],
+                             "human_high": found["ci_high"]})  # fmt: skip
+    points = pd.DataFrame(rows, columns=["dataset", "model", "synthetic", "synthetic_low", "synthetic_high", "human",
+                                         "human_low", "human_high"])  # fmt: skip
+    if points.empty:
+        reasons = timbre[timbre["unavailable"].notna()]
+        figure = figures.plot_timbre_alignment(reasons if len(reasons) else timbre, labels)
+    else:
+        figure = figures.plot_synthetic_vs_human(
+            points, synthetic_label="mean MLP probe R$^2$ over the synthetic factors",
+            human_label=f"human timbre alignment ({metric}, {distance})", labels=labels)  # fmt: skip
+    figures.save_figure(figure, [str(path) for path in figure_paths])

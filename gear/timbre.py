@@ -17,6 +17,7 @@ Siedenburg 2016, Saitis 2020, Vahidi 2020.
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -80,8 +81,9 @@ def timbre_remotes():
     from gear.fetch import RemoteFile
 
     manifest = json.loads(_MANIFEST.read_text())
+    # Some names hold "#" (G#4): quoted in the URL, decoded again in the cache (gear.fetch).
     return {
-        path: RemoteFile(TIMBREMETRICS_URL.format(commit=manifest["commit"], path=path), sha256, name=path)
+        path: RemoteFile(TIMBREMETRICS_URL.format(commit=manifest["commit"], path=quote(path)), sha256, name=path)
         for path, sha256 in manifest["files"].items()
     }
 

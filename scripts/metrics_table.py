@@ -17,4 +17,5 @@ gather_metrics(
     labels=snakemake.params.labels,
     unavailable=unavailable,
     n_resamples=snakemake.params.n_resamples,
+    timbre_path=snakemake.input.get("timbre"),
 )

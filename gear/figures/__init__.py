@@ -13,6 +13,8 @@ state, so the module is safe in Snakemake jobs without a display.
   heat maps of scores, with intervals and ties with the best marked.
 * :func:`plot_sweep_profiles`: embedding distance along one-parameter
   sweeps, per parameter and model.
+* :func:`plot_timbre_alignment`, :func:`plot_timbre_datasets`,
+  :func:`plot_synthetic_vs_human`: human timbre alignment (:mod:`~gear.figures.timbre`).
 * :func:`save_figure`: atomic writes to PNG and PDF.
 
 One module per family (:mod:`~gear.figures.sounds`, :mod:`~gear.figures.isomap`,
@@ -35,8 +37,13 @@ from gear.figures.regression import ERROR_LIMITS, clipped_fractions, plot_regres
 from gear.figures.scorecard import plot_scorecard, plot_scorecards
 from gear.figures.sounds import grid_values, plot_sound_grid, select_grid_sounds
 from gear.figures.sweeps import NO_SWEEPS, plot_sweep_profiles
+from gear.figures.timbre import alignment_panels, plot_synthetic_vs_human, plot_timbre_alignment, plot_timbre_datasets
 
 __all__ = [
+    "alignment_panels",
+    "plot_synthetic_vs_human",
+    "plot_timbre_alignment",
+    "plot_timbre_datasets",
     "ERROR_LIMITS",
     "INTERVAL_LEVEL",
     "ISOMAP_CMAP",

@@ -271,11 +271,51 @@ def fetched_record(wildcards):
     return {}
 
 
-def stale_fetch_record(path):
-    """Whether a fetch record says the fetch failed, or names a path gone from the cache."""
+def stale_fetch_record(path, key="weights"):
+    """Whether a fetch record says the fetch failed, or names (under ``key``) a path gone from the cache."""
     try:
         with open(path) as file:
             record = json.load(file)
     except (OSError, ValueError):
         return False
-    return bool(record.get("reason")) or not os.path.exists(record.get("weights") or "")
+    return bool(record.get("reason")) or not os.path.exists(record.get(key) or "")
+
+
+def timbre_scores(wildcards):
+    """The human timbre alignment table, as named input ``timbre``, if the stage is enabled."""
+    if config["timbre"]["enabled"]:
+        return {"timbre": "results/timbre/scores.csv"}
+    return {}
+
+
+def dataset_metrics(wildcards):
+    """Every dataset's metrics table, keyed metrics_{dataset}."""
+    return {
+        f"metrics_{dataset}": f"results/metrics/{dataset}.csv" for dataset in DATASETS
+    }
+
+
+# The human timbre stage (timbre.smk).
+def timbre_outputs():
+    """The stage's final outputs, if it is enabled."""
+    if not config["timbre"]["enabled"]:
+        return []
+    return [
+        "results/timbre/scores.csv",
+        *expand(
+            "results/figures/timbre/{name}.{ext}",
+            name=["alignment", "datasets", "synthetic_vs_human"],
+            ext=["png", *EXTRA_FORMATS],
+        ),
+    ]
+
+
+def timbre_per_model(pattern, key="{model}"):
+    """Input function: a key per model -> its file of the timbre stage."""
+
+    def inputs(wildcards):
+        return {
+            key.format(model=model): pattern.format(model=model) for model in MODELS
+        }
+
+    return inputs

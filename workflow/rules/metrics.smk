@@ -36,6 +36,7 @@ rule metrics_table:
             )
         ),
         unpack(model_statuses),
+        unpack(timbre_scores),
         parameters=rules.synthesize.output.parameters,
     output:
         table=report(
