@@ -27,4 +27,5 @@ embed(
     resample=snakemake.params.resample,
     timeout=timeout,
     device=device,
+    code=snakemake.params.code,
 )
