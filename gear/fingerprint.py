@@ -9,7 +9,7 @@ A synthesizer or a HEAR model is a module. Its fingerprint holds:
   distribution's name and version (its files are not read);
 - GEAR's version.
 
-Finding the files reads and parses them (:mod:`ast`); nothing is imported
+Finding the files reads their import statements; nothing is imported
 (a dotted name whose parent package is not imported yet is looked up in the
 parent's directory), so the check that runs on every ``snakemake`` command
 stays cheap. Imports made through strings (``importlib.import_module``),
@@ -22,7 +22,6 @@ this process imported them, so that the code that runs is the code that
 was hashed.
 """
 
-import ast
 import hashlib
 import importlib
 import importlib.machinery
@@ -30,6 +29,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -37,7 +37,7 @@ from functools import lru_cache
 
 from gear.errors import GearError
 
-__all__ = ["code_fingerprint", "fingerprint_digest", "current_modules"]
+__all__ = ["code_fingerprint", "code_fingerprints", "fingerprint_digest", "current_modules"]
 
 #: The prefix of GEAR's own modules: covered by their source, never reloaded.
 _GEAR = "gear"
@@ -95,32 +95,85 @@ def _read(path):
     return hashlib.sha256(data).hexdigest(), data
 
 
+# An import statement at the start of a line (";" is made a line break first).
+# A line of a string that reads like one counts too: one more file hashed.
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#]*)"
+    r"|import[ \t]+(?P<modules>[^\n#]*))",
+    re.MULTILINE,
+)
+
+
+def _names(text):
+    # "a.b as c, d" -> ["a.b", "d"]; parentheses and line continuations dropped.
+    words = (part.split() for part in text.strip("()").replace("\\", " ").split(","))
+    return [word[0] for word in words if word and word[0].replace(".", "").isidentifier()]
+
+
 @lru_cache(maxsize=4096)
-def _imports(path, digest, data, name, is_package):
-    """Module names a source file imports (each with the names it takes from it)."""
-    try:
-        tree = ast.parse(data, filename=path)
-    except (SyntaxError, ValueError):
-        return ()
+def _imports(digest, source, name, is_package):
+    """Module names a source file imports, each with the names it takes from it.
+
+    A regular expression rather than :mod:`ast`: parsing every file would
+    triple the cost of the check that runs on every ``snakemake`` command.
+    """
     package = name if is_package else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.extend((alias.name, ()) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".") if package else []
-                if node.level - 1 > len(parts):
-                    continue
-                parts = parts[: len(parts) - (node.level - 1)]
-                base = ".".join([*parts, *([base] if base else [])])
-            if base:
-                found.append((base, tuple(alias.name for alias in node.names if alias.name != "*")))
+    for match in _IMPORT.finditer(source.replace(";", "\n")):
+        if match["modules"] is not None:
+            found.extend((module, ()) for module in _names(match["modules"]))
+            continue
+        base = match["base"]
+        level = len(base) - len(base.lstrip("."))
+        base = base[level:]
+        if level:
+            parts = package.split(".") if package else []
+            if level - 1 > len(parts):
+                continue
+            parts = parts[: len(parts) - (level - 1)]
+            base = ".".join([*parts, *([base] if base else [])])
+        if base:
+            found.append((base, tuple(n for n in _names(match["names"]) if n != "*")))
     return tuple(found)
 
 
-def _walk(roots):
+def _module_info(name, memo):
+    """What a module is: missing, part of Python, installed, or local (file, SHA-256, modules it uses)."""
+    if name in memo:
+        return memo[name]
+    spec = _find_spec(name)
+    origin = spec.origin if spec is not None and spec.has_location else None
+    if spec is None:
+        info = ("missing",)
+    elif not origin or not os.path.isfile(origin):
+        info = ("python",)  # built-in, frozen or namespace package
+    elif _is_installed(origin):
+        info = ("installed",)
+    else:
+        digest, data = _read(origin)
+        children = []
+        if origin.endswith(".py"):
+            is_package = spec.submodule_search_locations is not None
+            for module, names in _imports(digest, data.decode("utf-8", errors="replace"), name, is_package):
+                target = _find_spec(module)
+                is_local_package = (
+                    target is not None
+                    and target.submodule_search_locations is not None
+                    and not (target.origin and _is_installed(target.origin))
+                )
+                # "from package import submodule" uses the submodule's file.
+                submodules = []
+                if is_local_package:
+                    submodules = [f"{module}.{n}" for n in names if _find_spec(f"{module}.{n}") is not None]
+                if not submodules or len(submodules) < len(names):
+                    children.append(module)
+                children.extend(submodules)
+        info = ("local", origin, digest, tuple(children))
+    memo[name] = info
+    return info
+
+
+def _walk(roots, memo):
     """Local modules used by ``roots``, dependencies first, as (name, file, SHA-256).
 
     Also returns the installed distributions of roots and the roots not found.
@@ -131,47 +184,27 @@ def _walk(roots):
         if name in seen:
             return
         seen.add(name)
-        spec = _find_spec(name)
-        if spec is None:
-            if is_root:
-                unresolved.append(name)
-            return
-        origin = spec.origin if spec.has_location else None
-        if not origin or not os.path.isfile(origin):
-            return  # built-in, frozen or namespace package: part of Python or of nothing
-        if _is_installed(origin):
+        info = _module_info(name, memo)
+        if info[0] == "missing" and is_root:
+            unresolved.append(name)
+        elif info[0] == "installed" and is_root:
             # A root from an installed package: its distribution's version.
             # The third-party imports of local modules are left to provenance.json.
-            found = _distribution(name) if is_root else None
+            found = _distribution(name)
             if found:
                 distributions[found[0]] = found[1]
-            return
-        digest, data = _read(origin)
-        if origin.endswith(".py"):
-            is_package = spec.submodule_search_locations is not None
-            for module, names in _imports(origin, digest, data, name, is_package):
-                target = _find_spec(module)
-                # "from package import submodule" uses the submodule's file.
-                submodules = []
-                is_local_package = (
-                    target is not None
-                    and target.submodule_search_locations is not None
-                    and not (target.origin and _is_installed(target.origin))
-                )
-                if is_local_package:
-                    submodules = [f"{module}.{n}" for n in names if _find_spec(f"{module}.{n}") is not None]
-                if not submodules or len(submodules) < len(names):
-                    visit(module, False)
-                for submodule in submodules:
-                    visit(submodule, False)
-        order.append((name, origin, digest))
+        elif info[0] == "local":
+            _, origin, digest, children = info
+            for child in children:
+                visit(child, False)
+            order.append((name, origin, digest))
 
     for root in roots:
         visit(root, True)
     return order, distributions, unresolved
 
 
-def code_fingerprint(modules):
+def code_fingerprint(modules, _memo=None):
     """What a result made by these modules depends on, as a JSON-ready mapping.
 
     Parameters
@@ -194,7 +227,7 @@ def code_fingerprint(modules):
     import gear
 
     names = [modules] if isinstance(modules, str) else list(modules)
-    order, distributions, unresolved = _walk(names)
+    order, distributions, unresolved = _walk(names, {} if _memo is None else _memo)
     return {
         "modules": names,
         "gear": gear.__version__,
@@ -202,6 +235,23 @@ def code_fingerprint(modules):
         "distributions": dict(sorted(distributions.items())),
         "unresolved": unresolved,
     }
+
+
+def code_fingerprints(groups):
+    """:func:`code_fingerprint` of several groups of modules, each shared module read once.
+
+    Parameters
+    ----------
+    groups : dict
+        Key -> module names.
+
+    Returns
+    -------
+    fingerprints : dict
+        Key -> fingerprint.
+    """
+    memo = {}
+    return {key: code_fingerprint(modules, _memo=memo) for key, modules in groups.items()}
 
 
 def fingerprint_digest(fingerprint):
@@ -239,7 +289,7 @@ def current_modules(modules):
         line naming it: restart Python).
     """
     names = [modules] if isinstance(modules, str) else list(modules)
-    order, _, _ = _walk(names)
+    order, _, _ = _walk(names, {})
     digests = {name: digest for name, _, digest in order}
     stale = False
     for name, path, _ in order:  # dependencies first: dependants rebind what they import

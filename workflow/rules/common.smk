@@ -11,7 +11,7 @@ from gear.io import available_cores, capped_cores, threads_per_job
 from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
-from gear.fingerprint import code_fingerprint, fingerprint_digest
+from gear.fingerprint import code_fingerprints, fingerprint_digest
 from gear.pipeline import EMBEDDING_MODULES, SYNTHESIS_MODULES
 
 # GEAR's repository (envs/, scripts/), also when another workflow imports
@@ -71,14 +71,18 @@ RESAMPLES = {
 MODELS = list(config["models"])
 # The code that makes each dataset and each model's embeddings (files read
 # and hashed, nothing imported): a change reruns exactly their jobs.
-DATASET_CODE = {
-    dataset_id: code_fingerprint([synthesizer.module.__name__, *SYNTHESIS_MODULES])
-    for dataset_id, synthesizer in _SYNTHESIZERS.items()
-}
-MODEL_CODE = {
-    model_id: code_fingerprint([spec["module"], *EMBEDDING_MODULES])
-    for model_id, spec in config["models"].items()
-}
+DATASET_CODE = code_fingerprints(
+    {
+        dataset_id: [synthesizer.module.__name__, *SYNTHESIS_MODULES]
+        for dataset_id, synthesizer in _SYNTHESIZERS.items()
+    }
+)
+MODEL_CODE = code_fingerprints(
+    {
+        model_id: [spec["module"], *EMBEDDING_MODULES]
+        for model_id, spec in config["models"].items()
+    }
+)
 EXTRA_FORMATS = config["figures"]["extra_formats"]
 LABELS = {
     model_id: spec.get("label", model_id) for model_id, spec in config["models"].items()
