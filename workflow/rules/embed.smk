@@ -32,7 +32,9 @@ if _cli is not None and not _maintenance and not _cli.forceall:
             )
         except DataError as error:
             # Its advice ends with a snakemake command: with the run's own config.
-            raise WorkflowError(with_workflow_arguments(str(error), sys.argv[1:])) from None
+            raise WorkflowError(
+                with_workflow_arguments(str(error), sys.argv[1:])
+            ) from None
 
 
 # Outputs of jobs that finished after their Snakemake run was interrupted
