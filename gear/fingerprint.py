@@ -95,7 +95,7 @@ def _read(path):
     return hashlib.sha256(data).hexdigest(), data
 
 
-# An import statement at the start of a line (";" is made a line break first).
+# An import statement at the start of a line.
 # A line of a string that reads like one counts too: one more file hashed.
 _IMPORT = re.compile(
     r"^[ \t]*(?:from[ \t]+(?P<base>\.*[\w.]*)[ \t]+import[ \t]+(?P<names>\([^)]*\)|[^\n#]*)"
@@ -105,8 +105,9 @@ _IMPORT = re.compile(
 
 
 def _names(text):
-    # "a.b as c, d" -> ["a.b", "d"]; parentheses and line continuations dropped.
-    words = (part.split() for part in text.strip("()").replace("\\", " ").split(","))
+    # "a.b as c, d" -> ["a.b", "d"]; parentheses, comments and line continuations dropped.
+    text = re.sub(r"#[^\n]*", "", text).strip().strip("()").replace("\\", " ")
+    words = (part.split() for part in text.split(","))
     return [word[0] for word in words if word and word[0].replace(".", "").isidentifier()]
 
 
@@ -119,7 +120,8 @@ def _imports(digest, source, name, is_package):
     """
     package = name if is_package else name.rpartition(".")[0]
     found = []
-    for match in _IMPORT.finditer(source.replace(";", "\n")):
+    # One statement per line: continuation lines joined, ";" made a line break.
+    for match in _IMPORT.finditer(source.replace("\\\n", " ").replace(";", "\n")):
         if match["modules"] is not None:
             found.extend((module, ()) for module in _names(match["modules"]))
             continue

@@ -65,6 +65,31 @@ def test_a_module_and_the_local_modules_it_imports_are_hashed_without_importing(
     assert not {"synth_a", "helper_a", "pkg_a"} & set(sys.modules)
 
 
+def test_every_spelling_of_an_import_is_followed(plugins):
+    write(plugins / "synth_c.py", """
+        import os; import part_one as one, part_two
+        from part_three import (  # a comment
+            f,
+            g as h,
+        )
+        from pkg_d import (  # a comment first
+            inner,
+        )
+        from pkg_c \\
+            import inner
+        def late():
+            import part_four.deep
+        if True: pass
+    """)
+    for name in ("part_one", "part_two", "part_three", "pkg_c/__init__", "pkg_c/inner", "pkg_d/__init__",
+                 "pkg_d/inner", "part_four/__init__", "part_four/deep"):  # fmt: skip
+        write(plugins / f"{name}.py", "")
+    sources = code_fingerprint("synth_c")["sources"]
+    assert sorted(sources) == [
+        "part_four.deep", "part_one", "part_three", "part_two", "pkg_c.inner", "pkg_d.inner", "synth_c"
+    ]  # fmt: skip
+
+
 def test_an_edited_helper_changes_the_fingerprint(plugins):
     write(plugins / "synth_b.py", "from helper_b import wave\n")
     write(plugins / "helper_b.py", "import numpy as np\nwave = np.sin\n")
