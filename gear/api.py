@@ -37,7 +37,6 @@ import jsonschema
 import numpy as np
 import pandas as pd
 
-import gear
 from gear import hear, pipeline
 from gear.config import (
     SCHEMA_PATH,
@@ -48,12 +47,14 @@ from gear.config import (
     validator_with_defaults,
 )
 from gear.datasets import Dataset, resolve_dataset, sound_ids
-from gear.errors import ConfigError, DataError, ModelError
+from gear.errors import ConfigError, DataError, GearError, ModelError
+from gear.fingerprint import code_fingerprint, current_modules
 from gear.io import load_params, read_audio
 from gear.manifold import isomap as run_isomap
 from gear.metrics import compute_metrics
 from gear.parameters import DatasetDescription, Parameter, as_parameters, read_description
 from gear.regression import knn_regression, summarize
+from gear.synthesizers import BUILTIN
 
 __all__ = ["PRESETS", "Evaluation", "evaluate", "load_dataset", "sounds", "cache_directory"]
 
@@ -85,18 +86,6 @@ PRESETS = {
         "seed": 0,
     },
 }
-
-# Sources whose content decides what a dataset spec synthesizes (besides
-# the synthesizer's own module): a change to any of them is a new cache key.
-_SYNTHESIS_SOURCES = (
-    "datasets.py",
-    "designs.py",
-    "scales.py",
-    "synthesizers/additive.py",
-    "io.py",
-    "parameters.py",
-    "pipeline.py",
-)
 
 # A stand-in model entry: the schema requires one, the library never loads it.
 _PLACEHOLDER_MODEL = {"module": "gear.models.base", "env": "envs/gear.yaml"}
@@ -251,21 +240,16 @@ def _canonical_spec(spec, dataset_id):
     return sorted_keys(config["datasets"][dataset_id])
 
 
-def _cache_key(spec, dataset_id):
-    """SHA-256 of the canonical spec, GEAR's version and the synthesis code."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(spec, sort_keys=True).encode())
-    digest.update(gear.__version__.encode())
-    synthesizer = resolve_dataset(spec, dataset_id).synthesizer
-    package = Path(gear.__file__).parent
-    sources = [package / name for name in _SYNTHESIS_SOURCES]
-    module_file = getattr(synthesizer.module, "__file__", None)
-    if module_file:
-        sources.append(Path(module_file))
-    for source in sources:
-        digest.update(source.name.encode())
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:32]
+def _synthesis_modules(spec):
+    """The modules that synthesize a dataset entry: its synthesizer's and GEAR's synthesis code."""
+    name = spec.get("synthesizer")
+    synthesizer = [BUILTIN.get(name, name)] if isinstance(name, str) else []
+    return [*synthesizer, *pipeline.SYNTHESIS_MODULES]
+
+
+def _cache_key(spec, code):
+    """SHA-256 of the canonical spec and the synthesis code's fingerprint (32 hex digits)."""
+    return hashlib.sha256(json.dumps({"spec": spec, "code": code}, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _read_dataset(directory):
@@ -309,10 +293,17 @@ def load_dataset(dataset="quick-harmonic", *, cache_dir=None, dataset_id=None):
     Notes
     -----
     Each dataset is a directory named by the SHA-256 of its canonical spec
-    (schema defaults filled in, keys sorted), of ``gear.__version__`` and
-    of the source of its synthesizer module and of GEAR's synthesis code,
-    holding what the workflow's ``synthesize`` rule writes (``params.csv``,
-    ``parameters.json``, ``audio/``) and ``spec.json``. It is written into
+    (schema defaults filled in, keys sorted) and of the fingerprint of the
+    code that synthesizes it, as the workflow computes it
+    (:func:`gear.fingerprint.code_fingerprint`: ``gear.__version__``, the
+    files of the synthesizer module, of the local modules it imports and of
+    GEAR's synthesis code, or the version of the distribution that installed
+    the synthesizer), holding what the workflow's ``synthesize`` rule writes
+    (``params.csv``, ``parameters.json`` with the fingerprint, ``audio/``)
+    and ``spec.json``. Before it is computed, a local synthesizer module (or
+    a module it imports) whose file changed since this process imported it
+    is imported again (:func:`gear.fingerprint.current_modules`), so that
+    the sounds are those of the code in the key. It is written into
     a private temporary directory of the cache and renamed into place
     (atomic on one filesystem): a reader never sees a partial dataset, and
     when two processes fill the same entry at once, the first rename wins
@@ -328,17 +319,26 @@ def load_dataset(dataset="quick-harmonic", *, cache_dir=None, dataset_id=None):
         spec = dataset
     else:
         raise ConfigError(f"dataset: expected a preset name or a dataset mapping, got {type(dataset).__name__}")
+    # Before the spec is checked against the synthesizer's declarations.
+    modules = _synthesis_modules(spec)
+    code = current_modules(modules)
     spec = _canonical_spec(spec, dataset_id)
     root = cache_directory(cache_dir)
-    entry = root / _cache_key(spec, dataset_id)
+    entry = root / _cache_key(spec, code)
     if not (entry / "spec.json").is_file():
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=root))
         try:
             start = time.perf_counter()
             pipeline.synthesize(
-                spec, tmp / "params.csv", tmp / "parameters.json", tmp / "audio", dataset_id=dataset_id
-            )
+                spec, tmp / "params.csv", tmp / "parameters.json", tmp / "audio",
+                dataset_id=dataset_id, code=code,
+            )  # fmt: skip
+            if code_fingerprint(modules) != code:
+                raise GearError(
+                    f"dataset {dataset_id}: the code of {', '.join(modules)} changed while it was "
+                    "synthesized; nothing was cached: call again"
+                )
             # Written last: its presence marks a complete entry.
             (tmp / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
             try:

@@ -92,7 +92,9 @@ def validate_config(config, root="."):
     """
     if not isinstance(config, dict):
         raise ConfigError(f"config: expected a mapping at the top level, got {type(config).__name__}")
-    validator = validator_with_defaults(jsonschema.Draft202012Validator)(load_schema())
+    schema = load_schema()
+    _check_earlier_format(config, schema)
+    validator = validator_with_defaults(jsonschema.Draft202012Validator)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         where = list(error.absolute_path)
@@ -114,6 +116,40 @@ def validate_config(config, root="."):
         if not (Path(root) / spec["env"]).is_file():
             raise ConfigError(f"config: models.{model_id}.env: no such environment file {spec['env']!r}")
     return config
+
+
+def _check_earlier_format(config, schema):
+    """Refuse a dataset written in the earlier format, saying how to write it now.
+
+    The earlier format named the synthesizer with ``kind:`` and put the
+    parameter ranges at the top level of the dataset (``f1: {min: ...}``);
+    the schema would only call these keys unexpected.
+    """
+    datasets = config.get("datasets")
+    if not isinstance(datasets, dict):
+        return
+    known = set(schema["$defs"]["dataset"]["properties"])
+    for dataset_id, spec in datasets.items():
+        if not isinstance(spec, dict):
+            continue
+        unknown = [key for key in spec if key not in known and key != "kind"]
+        ranges = [key for key in unknown if isinstance(spec[key], dict)]
+        if "kind" not in spec and not ranges:
+            continue
+        found = [f"kind: {spec['kind']}"] if "kind" in spec else []
+        if ranges:
+            found.append(f"{', '.join(ranges)} at the top level")
+        fixes = []
+        if "kind" in spec:
+            fixes.append(f"write synthesizer: {spec['kind']}" if "synthesizer" not in spec else "drop kind:")
+        if ranges:
+            first = {ranges[0]: spec[ranges[0]]}
+            example = yaml.safe_dump(first, default_flow_style=True, sort_keys=False, width=1000).strip()
+            fixes.append(f"put {', '.join(ranges)} under parameters: (e.g. parameters: {example})")
+        raise ConfigError(
+            f"config: datasets.{dataset_id}: the earlier format ({'; '.join(found)}) is no longer read: "
+            f"{' and '.join(fixes)}"
+        )
 
 
 def check_neighbors(config, sizes):

@@ -10,6 +10,7 @@ the end of the run (the Snakefile's ``onerror``).
 
 import logging
 import re
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -17,7 +18,10 @@ from pathlib import Path
 from gear.errors import GearError
 from gear.processes import watch_parent
 
-__all__ = ["log_to_file", "report_fatal", "failed_job_reasons", "CONSOLE_PREFIX"]
+__all__ = [
+    "log_to_file", "report_fatal", "failed_job_reasons", "workflow_arguments", "recovery_hint", "with_workflow_arguments",
+    "CONSOLE_PREFIX",
+]  # fmt: skip
 
 logger = logging.getLogger("gear")
 
@@ -180,3 +184,102 @@ def _last_reason(path):
         if " ERROR " in line:  # "<time> ERROR <logger>: <message>"
             return line.split(" ERROR ", 1)[1].split(": ", 1)[-1].strip(), False
     return (log[-1].strip() or None) if log else None, False
+
+
+# Options of a snakemake command line that choose the workflow, its directory
+# and its configuration: the number of values each takes ("+": one or more).
+_WORKFLOW_OPTIONS = {
+    "--snakefile": 1, "-s": 1, "--directory": 1, "-d": 1, "--profile": 1, "--workflow-profile": 1,
+    "--configfile": "+", "--configfiles": "+", "--config": "+", "-C": "+", "--replace-workflow-config": 0,
+}  # fmt: skip
+
+
+def workflow_arguments(argv):
+    """The arguments of a ``snakemake`` command line that choose the workflow and its configuration.
+
+    Parameters
+    ----------
+    argv : sequence of str
+        The command line without the program (``sys.argv[1:]``).
+
+    Returns
+    -------
+    arguments : list of str
+        ``--snakefile``, ``--directory``, ``--profile``, ``--workflow-profile``,
+        ``--configfile``, ``--config`` (short forms too) and
+        ``--replace-workflow-config``, with their values, in their order.
+        Values of ``--configfile``/``--config`` run up to the next option,
+        as Snakemake reads them.
+    """
+    argv = list(argv)
+    kept, index = [], 0
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        name, has_value, _ = token.partition("=")
+        if token.startswith("--") and has_value and name in _WORKFLOW_OPTIONS:
+            kept.append(token)
+            continue
+        count = _WORKFLOW_OPTIONS.get(token)
+        if count is None:
+            continue
+        kept.append(token)
+        while index < len(argv) and count and not argv[index].startswith("-"):
+            kept.append(argv[index])
+            index += 1
+            count = "+" if count == "+" else count - 1
+    return kept
+
+
+def recovery_hint(argv=None):
+    """The commands that resume an interrupted run, with the user's own workflow options.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The ``snakemake`` command line that was interrupted, without the
+        program; None if unknown.
+
+    Returns
+    -------
+    hint : str
+        ``run snakemake --unlock ARGS, then snakemake --cores N
+        --rerun-incomplete ARGS``, ARGS being :func:`workflow_arguments` (a
+        run with another configuration would unlock and plan the default
+        one). Without ``argv``, it says to add them.
+    """
+    if argv is None:
+        return (
+            "run snakemake --unlock, then snakemake --cores 8 --rerun-incomplete, each with the "
+            "--configfile/--config/--directory options of the interrupted run"
+        )
+    argv = list(argv)
+    options = shlex.join(workflow_arguments(argv))
+    cores = "8"
+    for index, token in enumerate(argv):
+        if token in ("--cores", "-c") and index + 1 < len(argv) and not argv[index + 1].startswith("-"):
+            cores = argv[index + 1]
+        elif token.startswith("--cores="):
+            cores = token.partition("=")[2]
+    suffix = f" {options}" if options else ""
+    return f"run snakemake --unlock{suffix}, then snakemake --cores {cores} --rerun-incomplete{suffix}"
+
+
+def with_workflow_arguments(message, argv):
+    """A message that ends with a ``snakemake`` command, completed with the run's own workflow options.
+
+    Parameters
+    ----------
+    message : str
+        Ends with a command to run (e.g. ``... regenerate the dataset:
+        snakemake --cores 8 --forcerun results/datasets/d/params.csv``).
+    argv : sequence of str
+        The ``snakemake`` command line, without the program.
+
+    Returns
+    -------
+    message : str
+        With :func:`workflow_arguments` appended, if there are any.
+    """
+    options = workflow_arguments(argv)
+    return f"{message} {shlex.join(options)}" if options else message

@@ -96,6 +96,9 @@ class DatasetDescription:
     resample_to_model_rate : bool
     figure_grid : list of str
         The two parameters (rows, columns) of the sound grid figure.
+    code : dict or None
+        The fingerprint of the code that synthesized the sounds
+        (:func:`gear.fingerprint.code_fingerprint`); None if not recorded.
     """
 
     synthesizer: str
@@ -106,6 +109,7 @@ class DatasetDescription:
     duration: float
     resample_to_model_rate: bool = True
     figure_grid: list = field(default_factory=list)
+    code: dict | None = None
 
     @property
     def names(self):

@@ -23,7 +23,10 @@ from gear.parameters import read_description, write_description
 # imports of all the stages cost more CPU than most light jobs' work.
 
 __all__ = [
+    "SYNTHESIS_MODULES",
+    "EMBEDDING_MODULES",
     "record_provenance",
+    "record_model_spec",
     "check_model",
     "read_availability",
     "collect_embedding_costs",
@@ -48,6 +51,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: GEAR's modules that :func:`synthesize` runs besides the synthesizer (the
+#: dataset's code fingerprint follows their imports: designs, scales, ...).
+SYNTHESIS_MODULES = ("gear.datasets", "gear.io", "gear.parameters")
+#: GEAR's modules that :func:`embed` runs besides the model's module.
+EMBEDDING_MODULES = ("gear.hear", "gear.io")
+
 
 def save_json(path, data):
     """Write a JSON file atomically."""
@@ -55,8 +64,8 @@ def save_json(path, data):
         tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def record_provenance(record_path, config, description_paths, root=None):
-    """Write ``provenance.json``: the config, each dataset's parameters, versions, commit.
+def record_provenance(record_path, config, description_paths, root=None, code=None):
+    """Write ``provenance.json``: the config, each dataset's parameters, the code, versions, commit.
 
     Parameters
     ----------
@@ -69,10 +78,15 @@ def record_provenance(record_path, config, description_paths, root=None):
         scale).
     root : str or Path or None
         The workflow's directory, for its git commit.
+    code : dict or None
+        Recorded under ``code``: ``{"datasets": {id: fingerprint}, "models":
+        {id: fingerprint}}`` (see :func:`gear.fingerprint.code_fingerprint`).
     """
     from gear.provenance import provenance
 
     record = provenance(config, root)
+    if code is not None:
+        record["code"] = code
     record["datasets"] = {
         dataset: read_description(path).to_dict() for dataset, path in description_paths.items()
     }
@@ -119,6 +133,34 @@ def fetched_weights(record_path, weights=None):
     if record["reason"]:
         raise ModelError(f"model {record['model']!r}: weights not fetched: {record['reason']}")
     return record["weights"]
+
+
+def record_model_spec(spec_path, record):
+    """Write a model's spec file, and remove the model's spec files of other content.
+
+    The file is named ``{model}.{digest}.spec.json`` by the workflow, the
+    digest being that of ``record``: a change of the model's module,
+    weights, batch size, environment or code is a new file, which reruns
+    the model's jobs even when Snakemake has no metadata on their outputs.
+    Removing the others makes a change undone later a new file again.
+
+    Parameters
+    ----------
+    spec_path : str or Path
+        ``.../{model}.{16 hex digits}.spec.json``.
+    record : dict
+        JSON-ready: what the model's embeddings depend on.
+    """
+    import re
+    from pathlib import Path
+
+    spec_path = Path(spec_path)
+    model = re.sub(r"\.[0-9a-f]{16}\.spec\.json$", "", spec_path.name)
+    save_json(spec_path, record)
+    pattern = re.compile(re.escape(model) + r"(\.[0-9a-f]{16})?\.spec\.json")
+    for other in spec_path.parent.iterdir():
+        if other != spec_path and pattern.fullmatch(other.name):
+            other.unlink(missing_ok=True)
 
 
 def check_model(status_path, *, model_id, module_name, weights=None, strict=False, fetched=None):
@@ -208,7 +250,7 @@ def collect_embedding_costs(stats_paths, table_path):
     save_table(table_path, pd.DataFrame(rows, columns=columns))
 
 
-def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="dataset"):
+def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="dataset", code=None):
     """Synthesize a dataset; write ``params.csv``, ``parameters.json`` and one WAV per sound.
 
     Parameters
@@ -223,11 +265,18 @@ def synthesize(spec, params_path, description_path, audio_dir, *, dataset_id="da
     audio_dir : str or Path
     dataset_id : str
         Named in error messages.
+    code : dict or None
+        The fingerprint of the code that synthesizes the dataset
+        (:func:`gear.fingerprint.code_fingerprint`), recorded in ``parameters.json``.
     """
+    from dataclasses import replace
+
     from gear.datasets import make_dataset
 
     start = time.perf_counter()
     dataset = make_dataset(spec, dataset_id)
+    if code is not None:
+        dataset.description = replace(dataset.description, code=code)
     logger.info("synthesized %d sounds of %d samples in %.2f s", *dataset.audio.shape, time.perf_counter() - start)
     write_audio(audio_dir, dataset.params["sound_id"], dataset.audio, dataset.sample_rate)
     save_table(params_path, dataset.params)
@@ -249,6 +298,7 @@ def embed(
     timeout=None,
     device="auto",
     fetched=None,
+    code=None,
 ):
     """Scene embeddings of every sound of a dataset by one HEAR model.
 
@@ -277,6 +327,8 @@ def embed(
         A model without PyTorch tensors computes on the CPU whatever it is.
     fetched : str or Path or None
         The model's record of :func:`fetch_model_files`, if it has remote files.
+    code : dict or None
+        The fingerprint of the model's code, recorded in the statistics as ``code``.
     """
     import torch
 
@@ -324,6 +376,7 @@ def embed(
         "device": str(used),
         "device_name": hear.device_name(used),
         "peak_device_mb": torch.cuda.max_memory_allocated(used) / 2**20 if used.type == "cuda" else None,
+        "code": code,
     }
     save_json(stats_path, stats)
     logger.info("%s: %d x %d embeddings in %.1f s on %s", model_id, *embeddings.shape, seconds, used)

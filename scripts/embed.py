@@ -28,4 +28,5 @@ embed(
     timeout=timeout,
     device=device,
     fetched=snakemake.input.get("fetched"),
+    code=snakemake.params.code,
 )

@@ -1,4 +1,4 @@
-"""Snakemake glue: record the config, datasets and package versions (see gear.pipeline)."""
+"""Snakemake glue: record the config, datasets, code fingerprints and package versions (see gear.pipeline)."""
 
 from gear.logs import log_to_file
 from gear.pipeline import record_provenance
@@ -9,4 +9,5 @@ record_provenance(
     snakemake.params.config,
     dict(snakemake.input.items()),
     root=snakemake.scriptdir + "/..",
+    code=snakemake.params.code,
 )

@@ -10,4 +10,5 @@ synthesize(
     snakemake.output.parameters,
     snakemake.output.audio,
     dataset_id=snakemake.wildcards.dataset,
+    code=snakemake.params.code,
 )

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TEST_CONFIG, snakemake
+from conftest import ROOT, TEST_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -17,6 +17,11 @@ TARGET = "results/embeddings/tiny/base.npy"
 def run(workdir, *args):
     # Targets go before the options: --forcerun takes every word after it.
     return snakemake("--configfile", str(TEST_CONFIG), "--directory", str(workdir), *args)
+
+
+def own_options(workdir):
+    """The run's own workflow options, which the start-up check's advice repeats."""
+    return f"--snakefile {ROOT / 'Snakefile'} --configfile {TEST_CONFIG} --directory {workdir}"
 
 
 def lines(result):
@@ -39,7 +44,7 @@ def test_deleted_sound_stops_the_run_until_regenerated(dataset):
     (workdir / name).unlink()
     result = run(workdir, "--cores", "2", "-n")
     assert result.returncode != 0
-    assert f"{name}: missing (deleted after synthesis); {REGENERATE}" in lines(result)
+    assert f"{name}: missing (deleted after synthesis); {REGENERATE} {own_options(workdir)}" in lines(result)
     # The way out, exactly as the message says.
     result = run(workdir, TARGET, "--cores", "8", "--forcerun", "results/datasets/tiny/params.csv")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -53,7 +58,8 @@ def test_replaced_sound_stops_the_run_until_regenerated(dataset):
     (workdir / name).write_bytes((workdir / f"results/datasets/tiny/audio/{ids[3]}.wav").read_bytes())
     result = run(workdir, "--cores", "2", "-n")
     assert result.returncode != 0
-    assert f"{name}: modified after synthesis (newer than manifest.tsv); {REGENERATE}" in lines(result)
+    expected = f"{name}: modified after synthesis (newer than manifest.tsv); {REGENERATE} {own_options(workdir)}"
+    assert expected in lines(result)
     # Forcing the rule regenerates every dataset.
     result = run(workdir, TARGET, "--cores", "2", "--forcerun", "synthesize")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

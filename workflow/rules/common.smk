@@ -11,6 +11,8 @@ from gear.processes import available_cores, capped_cores, threads_per_job
 from gear.config import SCHEMA_PATH, load_yaml_strict, sorted_keys, validate_config
 from gear.synthesizers import load_synthesizer
 from gear.errors import ConfigError
+from gear.fingerprint import code_fingerprints, fingerprint_digest
+from gear.pipeline import EMBEDDING_MODULES, SYNTHESIS_MODULES
 
 # GEAR's repository (envs/, scripts/), also when another workflow imports
 # this one as a module, where workflow.basedir is the importer's directory.
@@ -58,11 +60,29 @@ if workflow.is_main_process and workflow.local_exec:
         workflow.global_resources["_cores"] = _cores
 
 DATASETS = list(config["datasets"])
-RESAMPLES = {
-    dataset_id: load_synthesizer(spec["synthesizer"]).resample_to_model_rate
+_SYNTHESIZERS = {
+    dataset_id: load_synthesizer(spec["synthesizer"])
     for dataset_id, spec in config["datasets"].items()
 }
+RESAMPLES = {
+    dataset_id: synthesizer.resample_to_model_rate
+    for dataset_id, synthesizer in _SYNTHESIZERS.items()
+}
 MODELS = list(config["models"])
+# The code that makes each dataset and each model's embeddings (files read
+# and hashed, nothing imported): a change reruns exactly their jobs.
+DATASET_CODE = code_fingerprints(
+    {
+        dataset_id: [synthesizer.module.__name__, *SYNTHESIS_MODULES]
+        for dataset_id, synthesizer in _SYNTHESIZERS.items()
+    }
+)
+MODEL_CODE = code_fingerprints(
+    {
+        model_id: [spec["module"], *EMBEDDING_MODULES]
+        for model_id, spec in config["models"].items()
+    }
+)
 EXTRA_FORMATS = config["figures"]["extra_formats"]
 LABELS = {
     model_id: spec.get("label", model_id) for model_id, spec in config["models"].items()
@@ -92,6 +112,21 @@ def model_spec(wildcards):
 def dataset_spec(wildcards):
     """The dataset's configuration entry."""
     return config["datasets"][wildcards.dataset]
+
+
+def dataset_code(wildcards):
+    """The fingerprint of the code that synthesizes the dataset."""
+    return DATASET_CODE[wildcards.dataset]
+
+
+def model_code(wildcards):
+    """The fingerprint of the model's code (its module, local imports, GEAR's embedding code)."""
+    return MODEL_CODE[wildcards.model]
+
+
+def code_fingerprints(wildcards):
+    """Every dataset's and model's code fingerprint, for provenance.json."""
+    return {"datasets": DATASET_CODE, "models": MODEL_CODE}
 
 
 def resamples(wildcards):
@@ -209,17 +244,33 @@ def embedding_threads(wildcards):
     return threads_per_job(workflow._cores, len(DATASETS) * len(MODELS))
 
 
-def model_spec_file(wildcards):
-    """The file recording embedding_params (and the weights file's size and time)."""
-    return f"results/models/{wildcards.model}.spec.json"
-
-
 def weights_file_stat(path):
     """Size and modification time of a weights file, None if there is none."""
     if not path or not os.path.isfile(path):
         return None
     found = os.stat(path)
     return {"bytes": found.st_size, "mtime_ns": found.st_mtime_ns}
+
+
+MODEL_SPECS = {
+    model_id: {
+        **{key: spec.get(key) for key in EMBEDDING_KEYS},
+        "weights_file": weights_file_stat(spec.get("weights")),
+        "code": MODEL_CODE[model_id],
+    }
+    for model_id, spec in config["models"].items()
+}
+
+
+def model_spec_record(wildcards):
+    """What the model's embeddings depend on: embedding_params, weights file, code."""
+    return MODEL_SPECS[wildcards.model]
+
+
+def model_spec_file(wildcards):
+    """The model's spec file, named by the digest of model_spec_record."""
+    digest = fingerprint_digest(MODEL_SPECS[wildcards.model])
+    return f"results/models/{wildcards.model}.{digest}.spec.json"
 
 
 def command_line_options():

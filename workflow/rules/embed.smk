@@ -1,29 +1,15 @@
-# What makes a model's embeddings: one file per model (model_spec_file),
-# rewritten at parse time only when it changes. Both rules below take it as
-# input, so a change of module, weights (path, size or time), batch size or
-# environment reruns them by modification time, even for outputs whose
-# Snakemake metadata was never written (a job of an interrupted run). The
-# label and the timeout are left out: changing them reruns nothing here.
-import sys
-from types import SimpleNamespace
-
+# What makes a model's embeddings: one small file per model, named by the
+# digest of its content (model_spec_file) and written by the model_spec job,
+# never at parse time. Both rules below take it as input, so a change of
+# module, weights (path, size or time), batch size, environment or code (the
+# module's file and the local modules it imports) is a new file that reruns
+# them, even for outputs whose Snakemake metadata was never written (a job of
+# an interrupted run). The label and the timeout are left out: changing them
+# reruns nothing here.
 from gear.errors import DataError
-from gear.io import check_audio_manifest, interrupted_outputs, write_json_if_changed
+from gear.io import check_audio_manifest, interrupted_outputs
+from gear.logs import recovery_hint, with_workflow_arguments
 from gear.processes import SNAKEMAKE_PID_ENV
-
-# Where the rules will look for it: with the prefix of an importing workflow
-# (module ... prefix:) applied, as Snakemake applies it to inputs.
-for _model, _spec in config["models"].items():
-    write_json_if_changed(
-        workflow.modifier.path_modifier.replace_prefix(
-            model_spec_file(SimpleNamespace(model=_model))
-        ),
-        {
-            **{key: _spec.get(key) for key in EMBEDDING_KEYS},
-            "weights_file": weights_file_stat(_spec.get("weights")),
-        },
-    )
-
 
 _cli = command_line_options()
 _maintenance = _cli is not None and (_cli.unlock or _cli.cleanup_metadata)
@@ -46,7 +32,10 @@ if _cli is not None and not _maintenance and not _cli.forceall:
                 expand(rules.synthesize.output.audio, dataset=_dataset)[0]
             )
         except DataError as error:
-            raise WorkflowError(str(error)) from None
+            # Its advice ends with a snakemake command: with the run's own config.
+            raise WorkflowError(
+                with_workflow_arguments(str(error), sys.argv[1:])
+            ) from None
 
 
 # Outputs of jobs that finished after their Snakemake run was interrupted
@@ -72,11 +61,30 @@ if (
         raise WorkflowError(
             f"{', '.join(_interrupted[:3])}{f' and {_more} more' if _more > 0 else ''}: "
             "written by a job of an interrupted run, never recorded as complete; "
-            "run snakemake --unlock, then snakemake --cores 8 --rerun-incomplete"
+            + recovery_hint(sys.argv[1:])
         )
 
 # Jobs watch this process, and write nothing once it has gone (gear.processes.watch_parent).
 os.environ[SNAKEMAKE_PID_ENV] = str(os.getpid())
+
+
+rule model_spec:
+    output:
+        spec="results/models/{model}.{digest}.spec.json",
+    log:
+        "logs/models/{model}.{digest}.spec.log",
+    wildcard_constraints:
+        digest="[0-9a-f]{16}",
+    # A JSON file written in a second: never through a cluster's queue.
+    localrule: True
+    conda:
+        "../../envs/gear.yaml"
+    resources:
+        mem_mb=500,
+    params:
+        record=model_spec_record,
+    script:
+        "../../scripts/model_spec.py"
 
 
 checkpoint check_model:
@@ -119,6 +127,7 @@ rule embed:
     params:
         model=embedding_params,
         resample=resamples,
+        code=model_code,
     script:
         "../../scripts/embed.py"
 

@@ -11,5 +11,6 @@ rule provenance:
         mem_mb=500,
     params:
         config=config,
+        code=code_fingerprints,
     script:
         "../../scripts/provenance.py"

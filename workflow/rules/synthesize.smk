@@ -5,7 +5,7 @@ rule synthesize:
         audio=directory("results/datasets/{dataset}/audio"),
     log:
         "logs/synthesize/{dataset}.log",
-    # Between-workflow cache (snakemake --cache): keyed by the spec, the script and the software.
+    # Between-workflow cache (snakemake --cache): keyed by the spec, the code, the script and the software.
     cache: True
     conda:
         "../../envs/gear.yaml"
@@ -13,5 +13,6 @@ rule synthesize:
         mem_mb=4000,
     params:
         spec=dataset_spec,
+        code=dataset_code,
     script:
         "../../scripts/synthesize.py"
