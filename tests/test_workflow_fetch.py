@@ -157,7 +157,7 @@ def _fetch_and_check(directory, env):
     }, seconds
 
 
-def test_an_unreachable_server_makes_the_models_unavailable_with_the_reason(tmp_path):
+def test_an_unreachable_server_makes_the_models_unavailable_with_the_reason(server, tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -173,6 +173,9 @@ def test_an_unreachable_server_makes_the_models_unavailable_with_the_reason(tmp_
     assert seconds < 300  # five fetch jobs, five check_model jobs, on two shared cores
     # Nothing was recorded: the lock file holds only what was received.
     assert not (tmp_path / "run" / "gear.lock").exists()
+    # The network is back: the next run fetches again, and the models are available.
+    statuses, _ = _fetch_and_check(tmp_path / "run", _environment(tmp_path / "cache", server.url))
+    assert all(status["available"] for status in statuses.values()), statuses
 
 
 def test_fetch_never_asks_nothing_of_the_server(server, tmp_path):

@@ -5,18 +5,21 @@
 # cluster, the machine running Snakemake fetches (compute nodes are often
 # offline), once per model. A model whose fetch fails is recorded with the
 # reason and reported unavailable by check_model; the failed record is
-# removed at the next parse, so the next run tries again.
-# The lock file and the models with remote files: common.smk.
+# removed at the next parse, with the model's status (Snakemake reruns
+# nothing for a missing input whose consumer's output exists), so the next
+# run tries again. The lock file and the models with remote files: common.smk.
 _cli = command_line_options()
 if (
     config["fetch"] != "never"
     and _cli is not None
-    and not (_cli.dryrun or _cli.unlock or _cli.cleanup_metadata)
+    and not (_cli.dryrun or _cli.lint or _cli.unlock or _cli.cleanup_metadata)
 ):
     for _model in FETCHED_MODELS:
         _record = f"results/models/{_model}.fetched.json"
         if stale_fetch_record(_record):
             os.remove(_record)
+            if os.path.exists(f"results/models/{_model}.json"):
+                os.remove(f"results/models/{_model}.json")
 
 
 rule fetch:

@@ -3,17 +3,20 @@
 # every model scored per anchor sound, then one table and figures across
 # models. Where the data cannot be had (offline, fetch: never), the record
 # says why, every model's table is empty with that reason, and a failed
-# record is removed at the next parse, so the next run tries again.
+# record is removed at the next parse with every model's record of the stage
+# (Snakemake reruns nothing for a missing input whose consumer's output
+# exists), so the next run tries again.
 _timbre_record = "results/timbre/data.json"
 if (
     config["timbre"]["enabled"]
     and config["fetch"] != "never"
     and _cli is not None
-    and not _cli.dryrun
-    and not _maintenance
+    and not (_cli.dryrun or _cli.lint or _maintenance)
     and stale_fetch_record(_timbre_record, key="root")
 ):
-    os.remove(_timbre_record)
+    for _path in [_timbre_record, *expand("results/timbre/{model}.json", model=MODELS)]:
+        if os.path.exists(_path):
+            os.remove(_path)
 
 
 rule fetch_timbre:
