@@ -84,18 +84,29 @@ def test_offline_and_off_say_why_within_seconds(scratch_cache, monkeypatch, tmp_
 
 
 @pytest.mark.workflow
-def test_workflow_scores_every_model_and_draws_the_figures(server, tmp_path):
+def test_workflow_says_why_offline_then_scores_every_model_once_online(server, tmp_path):
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["models"] = {"base": config["models"]["base"], "mfcc": {"module": "gear.models.mfcc", "env": "envs/torch.yaml"}}
     config["timbre"] = {"datasets": STUDIES}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    env = {key: value for key, value in os.environ.items() if key not in ("GEAR_FETCH", "GEAR_LOCK_FILE")}
-    env.update(GEAR_CACHE_DIR=str(tmp_path / "cache"), GEAR_DOWNLOAD_BASE_URL=server.url)
-    result = snakemake("--cores", "2", "--configfile", str(tmp_path / "config.yaml"), "--directory", str(tmp_path),
-                       env=env, timeout=1200)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        offline_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
     results = tmp_path / "results"
-    scores = pd.read_csv(results / "timbre" / "scores.csv")
+    for base_url in (offline_url, server.url):
+        env = {key: value for key, value in os.environ.items() if key not in ("GEAR_FETCH", "GEAR_LOCK_FILE")}
+        env.update(GEAR_CACHE_DIR=str(tmp_path / "cache"), GEAR_DOWNLOAD_BASE_URL=base_url)
+        result = snakemake("--cores", "2", "--configfile", str(tmp_path / "config.yaml"), "--directory",
+                           str(tmp_path), env=env, timeout=1200)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        scores = pd.read_csv(results / "timbre" / "scores.csv")
+        if base_url == offline_url:
+            # Offline: the run completes, and every model says why in one line.
+            assert scores["model"].tolist() == ["base", "mfcc"]
+            assert scores["unavailable"].str.startswith(f"human timbre data unavailable: {offline_url}/").all()
+            assert scores["unavailable"].str.contains("refused").all()
+            assert (results / "figures" / "tiny" / "scorecard.png").is_file()
+    # Online again: the failed record was dropped, the data fetched, every model scored.
     assert scores["unavailable"].isna().all()
     pooled = scores[scores["dataset"] == "pooled"]
     assert set(pooled["model"]) == {"base", "mfcc"} and set(pooled["distance"]) == {"l2", "cosine"}

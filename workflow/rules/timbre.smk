@@ -4,8 +4,8 @@
 # models. Where the data cannot be had (offline, fetch: never), the record
 # says why, every model's table is empty with that reason, and a failed
 # record is removed at the next parse with every model's record of the stage
-# (Snakemake reruns nothing for a missing input whose consumer's output
-# exists), so the next run tries again.
+# and the table (Snakemake reruns nothing for a missing input whose
+# consumer's output exists), so the next run tries again.
 _timbre_record = "results/timbre/data.json"
 if (
     config["timbre"]["enabled"]
@@ -14,7 +14,8 @@ if (
     and not (_cli.dryrun or _cli.lint or _maintenance)
     and stale_fetch_record(_timbre_record, key="root")
 ):
-    for _path in [_timbre_record, *expand("results/timbre/{model}.json", model=MODELS)]:
+    _stage = expand("results/timbre/{model}.json", model=MODELS)
+    for _path in [_timbre_record, *_stage, "results/timbre/scores.csv"]:
         if os.path.exists(_path):
             os.remove(_path)
 
