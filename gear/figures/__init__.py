@@ -13,11 +13,13 @@ state, so the module is safe in Snakemake jobs without a display.
   heat maps of scores, with intervals and ties with the best marked.
 * :func:`plot_sweep_profiles`: embedding distance along one-parameter
   sweeps, per parameter and model.
+* :func:`plot_invariance`: target x nuisance heat maps per model of how
+  much a probe of one factor loses when another changes.
 * :func:`save_figure`: atomic writes to PNG and PDF.
 
 One module per family (:mod:`~gear.figures.sounds`, :mod:`~gear.figures.isomap`,
 :mod:`~gear.figures.regression`, :mod:`~gear.figures.scorecard`,
-:mod:`~gear.figures.sweeps`) over one shared module
+:mod:`~gear.figures.sweeps`, :mod:`~gear.figures.invariance`) over one shared module
 (:mod:`~gear.figures.common`: labels, colours, saving); this package
 gathers their public names.
 """
@@ -30,6 +32,7 @@ from gear.figures.common import (
     save_figure,
     short_reason,
 )
+from gear.figures.invariance import INVARIANCE_LIMITS, NO_INVARIANCE, plot_invariance
 from gear.figures.isomap import ISOMAP_CMAP, cube_limits, plot_isomap_grid
 from gear.figures.regression import ERROR_LIMITS, clipped_fractions, plot_regression_ratios, ratio_ticks
 from gear.figures.scorecard import plot_scorecard, plot_scorecards
@@ -39,14 +42,17 @@ from gear.figures.sweeps import NO_SWEEPS, plot_sweep_profiles
 __all__ = [
     "ERROR_LIMITS",
     "INTERVAL_LEVEL",
+    "INVARIANCE_LIMITS",
     "ISOMAP_CMAP",
     "MAX_ISOMAP_COLUMNS",
+    "NO_INVARIANCE",
     "NO_SWEEPS",
     "clipped_fractions",
     "cube_limits",
     "grid_values",
     "model_colors",
     "parameter_label",
+    "plot_invariance",
     "plot_isomap_grid",
     "plot_regression_ratios",
     "plot_scorecard",
