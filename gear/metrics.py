@@ -61,6 +61,7 @@ from gear.analysis.disentanglement import (
     value_groups,
     variance_explained,
 )
+from gear.analysis.equivariance import MAX_PROBE_COMPONENTS as EQUIVARIANCE_COMPONENTS
 from gear.analysis.equivariance import PAIRED_METRICS, equivariance_table, metric_rows, paired_statistic
 from gear.analysis.features import (
     MAX_NEIGHBOR_QUERIES,
@@ -262,7 +263,7 @@ def compute_metrics(
     _topology(state, relative_threshold)
     _invariance(state, np.fmax(ridge, knn))
     if equivariance:
-        _equivariance(state)
+        _equivariance(state, features)
     table = pd.DataFrame(state.rows, columns=["parameter", "metric", "value", "ci_low", "ci_high"])
     return (table, state.details) if return_details else table
 
@@ -470,11 +471,18 @@ def _invariance(state, recovered):
     state.lap("variance explained")
 
 
-def _equivariance(state):
-    """Equivariance per factor and invariance per ordered pair, with intervals."""
+def _equivariance(state, features):
+    """Equivariance per factor and invariance per ordered pair, with intervals.
+
+    The probes' ``features`` are reused where they are what the
+    equivariance probes see (the standardized embedding, or its leading
+    principal components): the PCA is a large share of the cost.
+    """
+    dim = state.embedding.shape[1]
+    reusable = state.geometry is state.embedding and (dim <= EQUIVARIANCE_COMPONENTS or features.shape[1] < dim)
     table, pieces = equivariance_table(
         state.geometry, state.targets, state.names, seed=state.seed, n_resamples=state.n_resamples,
-        return_details=True,
+        return_details=True, features=features[:, :EQUIVARIANCE_COMPONENTS] if reusable else None,
     )  # fmt: skip
     for row in metric_rows(table).itertuples(index=False):
         state.add(row.parameter, row.metric, row.value, row.ci_low, row.ci_high)

@@ -12,6 +12,7 @@ import pytest
 
 from gear.figures import NO_INVARIANCE, plot_invariance
 from gear.metrics import compute_metrics, tied_with_best
+from gear.analysis.equivariance import equivariance_table, metric_rows
 from gear.analysis.features import parameter_matrix
 from gear.io import save_array, save_table
 from gear.parameters import DatasetDescription, Parameter, write_description
@@ -220,3 +221,20 @@ def test_the_heat_map_without_scores_says_so():
     empty = pd.DataFrame(columns=["model", "parameter", "metric", "value", "ci_low", "ci_high"])
     figure = plot_invariance(empty, PARAMETERS)
     assert [text.get_text() for text in figure.axes[0].texts] == [NO_INVARIANCE]
+
+
+@pytest.mark.parametrize("dim", [12, 200, 400])
+def test_the_table_holds_what_the_module_computes_alone(grid, dim):
+    # compute_metrics reuses its probes' PCA where it can (narrow and wide
+    # embeddings, not in between): the scores are those of the module alone.
+    params, targets = grid
+    rng = np.random.default_rng(dim)
+    embedding = (standardized(targets) @ rng.normal(size=(3, dim)) + rng.normal(size=(len(targets), dim))).astype(
+        np.float32
+    )
+    metrics = compute_metrics(embedding, embedding[:, :3], params, **FAST)
+    alone = metric_rows(equivariance_table(embedding, targets, NAMES, n_resamples=100))
+    got = rows_of(metrics, EQUIVARIANCE + INVARIANCE).set_index(["parameter", "metric"])
+    expected = alone.set_index(["parameter", "metric"]).loc[got.index]
+    np.testing.assert_allclose(got[["value", "ci_low", "ci_high"]], expected[["value", "ci_low", "ci_high"]],
+                               rtol=0, atol=1e-6)  # fmt: skip

@@ -687,7 +687,7 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
 
 
 def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMPLES, level=0.95,
-                       return_details=False):  # fmt: skip
+                       return_details=False, features=None):  # fmt: skip
     """Every equivariance and invariance score of one model on one dataset.
 
     Parameters
@@ -709,6 +709,10 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
     return_details : bool
         Also return what a paired test between models needs
         (:func:`paired_statistic`).
+    features : np.ndarray [shape=(n_sounds, n_features)], optional
+        The probes' features if already computed (a caller that reduced
+        the same standardized embedding by PCA passes its leading
+        components); default :func:`probe_features` of ``embedding``.
 
     Returns
     -------
@@ -754,7 +758,10 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         raise ConfigError(f"equivariance: level must be in (0, 1), got {level}")
     if n_resamples < 1:
         raise ConfigError(f"equivariance: n_resamples must be positive, got {n_resamples}")
-    features = probe_features(embedding, seed=seed)
+    if features is None:
+        features = probe_features(embedding, seed=seed)
+    elif len(features) != len(embedding) or not np.isfinite(features).all():
+        raise DataError(f"equivariance: features of shape {np.shape(features)} for {len(embedding)} sounds")
     options = {"seed": seed, "n_resamples": n_resamples, "level": level}
     rows = []
 
