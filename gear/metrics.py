@@ -479,7 +479,8 @@ def _equivariance(state, features):
     principal components): the PCA is a large share of the cost.
     """
     dim = state.embedding.shape[1]
-    reusable = state.geometry is state.embedding and (dim <= EQUIVARIANCE_COMPONENTS or features.shape[1] < dim)
+    principal = features.shape[1] < dim  # reduced by PCA: columns by variance
+    reusable = state.geometry is state.embedding and (dim <= EQUIVARIANCE_COMPONENTS or principal)
     table, pieces = equivariance_table(
         state.geometry, state.targets, state.names, seed=state.seed, n_resamples=state.n_resamples,
         return_details=True, features=features[:, :EQUIVARIANCE_COMPONENTS] if reusable else None,
@@ -593,7 +594,8 @@ def _paired(found, metric, parameter):
     rows = np.asarray(found[f"{prefix}_rows"])
     truth = np.asarray(found["truth"], dtype=np.float64)[rows, j]
     prediction = np.asarray(found[f"{prefix}_prediction"], dtype=np.float64)[:, j]
-    return (metric, tuple(rows.tolist())), len(rows), None, lambda idx: _pooled_r2(truth[idx], prediction[idx])
+    items = (metric, tuple(rows.tolist()))
+    return items, len(rows), None, lambda idx: _pooled_r2(truth[idx], prediction[idx])
 
 
 def scorecard(metrics, metric, parameters, *, ranks=False):

@@ -65,7 +65,8 @@ def test_a_grid_gets_every_score_with_a_finite_interval(grid):
     )
     scored = pd.concat([equivariance, invariance])
     assert np.isfinite(scored[["value", "ci_low", "ci_high"]].to_numpy()).all()
-    assert (scored["ci_low"] <= scored["value"] + 1e-12).all() and (scored["value"] <= scored["ci_high"] + 1e-12).all()
+    assert (scored["ci_low"] <= scored["value"] + 1e-12).all()
+    assert (scored["value"] <= scored["ci_high"] + 1e-12).all()
     # The embedding is the factors themselves: every step moves every sound by the same vector.
     values = equivariance.set_index(["parameter", "metric"])["value"]
     for name in NAMES:
@@ -88,7 +89,8 @@ def test_gear2023_has_no_f1_lines_but_alpha_and_r_lines(rng):
     # Each (alpha, r) has one f1 (drawn per sound): f1 never changes alone.
     assert not params.duplicated(["alpha", "r"]).any()
     embedding = rng.normal(size=(len(params), 8))
-    metrics = compute_metrics(embedding, embedding[:, :3], params, parameters=parameters, n_resamples=50, mlp=False)
+    metrics = compute_metrics(embedding, embedding[:, :3], params, parameters=parameters, n_resamples=50,
+                              mlp=False)  # fmt: skip
     assert set(rows_of(metrics, EQUIVARIANCE)["parameter"]) == {"alpha", "r"}
 
 
@@ -114,7 +116,8 @@ def test_cosine_distance_scores_the_normalised_rows(grid, rng):
     cosine = scores(scaled, "cosine")
     pd.testing.assert_series_equal(cosine, scores(normalised, "euclidean"), rtol=1e-9, atol=1e-9)
     # Each row's own scale is noise for the Euclidean displacements.
-    assert scores(scaled, "euclidean")[("f1", "displacement_cosine")] < cosine[("f1", "displacement_cosine")] - 0.1
+    euclidean = scores(scaled, "euclidean")
+    assert euclidean[("f1", "displacement_cosine")] < cosine[("f1", "displacement_cosine")] - 0.1
 
 
 # Ties with the best model.
@@ -144,8 +147,8 @@ def test_identical_models_are_tied_and_a_clearly_worse_one_is_not(three_models, 
 
 
 def test_models_scored_on_other_items_are_left_out(three_models, rng):
-    f1, alpha, r = (values.ravel() for values in np.meshgrid(np.geomspace(100, 800, 4), np.linspace(0, 2, 5),
-                                                               np.linspace(0, 1, 5), indexing="ij"))  # fmt: skip
+    axes = np.meshgrid(np.geomspace(100, 800, 4), np.linspace(0, 2, 5), np.linspace(0, 1, 5), indexing="ij")
+    f1, alpha, r = (values.ravel() for values in axes)
     params = params_of(f1, alpha, r)
     other = standardized(parameter_matrix(params, PARAMETERS))
     details = compute_metrics(other, other, params, return_details=True, **FAST)[1]
@@ -163,7 +166,9 @@ def test_the_stage_functions_add_panels_ties_and_the_heat_map(grid, tmp_path, mo
 
     drawn = []
     plot_scorecards = figures.plot_scorecards
-    monkeypatch.setattr(figures, "plot_scorecards", lambda panels: drawn.extend(panels) or plot_scorecards(panels))
+    monkeypatch.setattr(
+        figures, "plot_scorecards", lambda panels: drawn.extend(panels) or plot_scorecards(panels)
+    )
     params, targets = grid
     rng = np.random.default_rng(2)
     save_table(tmp_path / "params.csv", params)
@@ -180,7 +185,8 @@ def test_the_stage_functions_add_panels_ties_and_the_heat_map(grid, tmp_path, mo
                 tmp_path / "parameters.json", tables[model], details[model], sweeps[model], dataset="grid",
                 model_id=model, n_resamples=100)  # fmt: skip
     gather_metrics(tables, details, sweeps, tmp_path / "parameters.json", tmp_path / "metrics.csv",
-                   tmp_path / "scorecard.png", tmp_path / "sweeps.png", labels={}, n_resamples=100)  # fmt: skip
+                   tmp_path / "scorecard.png", tmp_path / "sweeps.png", labels={},
+                   n_resamples=100)  # fmt: skip
     titles = [panel["title"] for panel in drawn]
     assert len(titles) == 5 and titles[3].startswith("Equivariance: R") and "cosine" in titles[4]
     assert drawn[3]["scores"].loc["exact"].to_numpy() == pytest.approx(1.0, abs=1e-6)
@@ -208,7 +214,8 @@ def test_the_heat_map_has_one_panel_per_model_with_values_and_ties():
     axes = {ax.get_label(): ax for ax in figure.axes}
     assert {"invariance:a", "invariance:b"} <= set(axes)
     texts = [text.get_text() for text in axes["invariance:b"].texts]
-    assert len(texts) == 6 and all(text.startswith("-3.00\n[-3.10, -2.90]") for text in texts)  # printed, not clipped
+    # Printed as they are, not clipped.
+    assert len(texts) == 6 and all(text.startswith("-3.00\n[-3.10, -2.90]") for text in texts)
     # The clipped colour: the image holds the lower limit where the value is below it.
     image = axes["invariance:b"].images[0].get_array()
     assert image[0, 1] == -1.0 and np.isnan(np.ma.filled(image[0, 0], np.nan))  # the diagonal: no score
@@ -229,9 +236,8 @@ def test_the_table_holds_what_the_module_computes_alone(grid, dim):
     # embeddings, not in between): the scores are those of the module alone.
     params, targets = grid
     rng = np.random.default_rng(dim)
-    embedding = (standardized(targets) @ rng.normal(size=(3, dim)) + rng.normal(size=(len(targets), dim))).astype(
-        np.float32
-    )
+    embedding = standardized(targets) @ rng.normal(size=(3, dim)) + rng.normal(size=(len(targets), dim))
+    embedding = embedding.astype(np.float32)
     metrics = compute_metrics(embedding, embedding[:, :3], params, **FAST)
     alone = metric_rows(equivariance_table(embedding, targets, NAMES, n_resamples=100))
     got = rows_of(metrics, EQUIVARIANCE + INVARIANCE).set_index(["parameter", "metric"])

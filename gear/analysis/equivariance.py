@@ -794,7 +794,8 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
             pieces = all_pieces[t]
             kinds = ("within", "within_baseline", "across", "across_baseline")
             prefix = f"invariance__{names[t]}|{nuisance}"
-            details[f"{prefix}__errors"] = np.column_stack([(pieces["truth"] - pieces[k]) ** 2 for k in kinds])
+            errors = [(pieces["truth"] - pieces[kind]) ** 2 for kind in kinds]
+            details[f"{prefix}__errors"] = np.column_stack(errors)
             details[f"{prefix}__half"] = pieces["half"]
             details[f"{prefix}__rows"] = pieces["rows"]
     table = pd.DataFrame(rows, columns=COLUMNS)

@@ -112,7 +112,8 @@ def plot_invariance(
             for j, nuisance in enumerate(names):
                 if (target, nuisance) in cells.index:
                     values[i, j] = cells.loc[(target, nuisance), "value"]
-        image = ax.imshow(np.clip(values, low_limit, high_limit), cmap="RdBu", vmin=low_limit, vmax=high_limit)
+        clipped = np.clip(values, low_limit, high_limit)
+        image = ax.imshow(clipped, cmap="RdBu", vmin=low_limit, vmax=high_limit)
         for i, target in enumerate(names):
             for j, nuisance in enumerate(names):
                 if i == j:
@@ -132,12 +133,12 @@ def plot_invariance(
     percent = f"{100 * level:g} %"
     add_footnote(
         figure,
-        f"Cell: {_READING.get(metric, metric)} of a probe of the target (row) fitted on one half of the "
-        f"nuisance's (column) values, with the {percent} bootstrap interval below; within: tested on held-out "
-        "sounds of its own half, across: on the other half. A difference of 0: the readout survives the "
-        "change; negative: it does not. Colours are clipped to "
-        f"[{low_limit:g}, {high_limit:g}]; values are not. Framed, bold: statistically tied with the best "
-        f"model of that target and nuisance (paired bootstrap, {percent}; the best included).",
+        f"Cell: {_READING.get(metric, metric)} of a probe of the target (row) fitted on one half of "
+        f"the nuisance's (column) values, with the {percent} bootstrap interval below; within: tested "
+        "on held-out sounds of its own half, across: on the other half. A difference of 0: the readout "
+        f"survives the change; negative: it does not. Colours are clipped to [{low_limit:g}, "
+        f"{high_limit:g}]; values are not. Framed, bold: statistically tied with the best model of that "
+        f"target and nuisance (paired bootstrap, {percent}; the best included).",
     )
     return figure
 
@@ -150,10 +151,12 @@ def _write_cell(ax, cells, target, nuisance, row, column, value, limits, model):
         return
     cell = cells.loc[(target, nuisance)]
     ends = float(cell["ci_low"]), float(cell["ci_high"])
-    text = f"{value:.2f}\n" + (f"[{ends[0]:.2f}, {ends[1]:.2f}]" if np.isfinite(ends).all() else "no interval")
+    interval = f"[{ends[0]:.2f}, {ends[1]:.2f}]" if np.isfinite(ends).all() else "no interval"
+    text = f"{value:.2f}\n{interval}"
     shade = abs(np.clip(value, low_limit, high_limit)) / max(-low_limit, high_limit)
     ax.text(column, row, text, ha="center", va="center", fontsize=8, linespacing=1.15,
-            fontweight="bold" if cell["tied"] else "normal", color="white" if shade > 0.6 else "black")  # fmt: skip
+            fontweight="bold" if cell["tied"] else "normal",
+            color="white" if shade > 0.6 else "black")  # fmt: skip
     if cell["tied"]:
         ax.add_patch(
             Rectangle(
