@@ -183,6 +183,20 @@ class Evaluation:
         )
         return figures.plot_regression_ratios(ratios, self.parameters)
 
+    def invariance_figure(self):
+        """Invariance heat map for this model: across minus within R^2, target x nuisance.
+
+        Returns
+        -------
+        figure : matplotlib.figure.Figure
+            As the workflow's ``results/figures/{dataset}/invariance.png``
+            (without ties: one model); says there are no scores if
+            :func:`evaluate` ran with ``equivariance=False``.
+        """
+        from gear import figures
+
+        return figures.plot_invariance(self.metrics, self.parameters)
+
 
 def cache_directory(cache_dir=None):
     """Where synthesized datasets are kept.
@@ -457,6 +471,7 @@ def evaluate(
     batch_size=64,
     isomap=None,
     regression=None,
+    equivariance=True,
     return_details=False,
     cache_dir=None,
     dataset_id=None,
@@ -497,6 +512,10 @@ def evaluate(
         ``config.yaml``, checked and completed with the defaults of
         ``workflow/schemas/config.schema.yaml`` (K = 100 and 3 components;
         K = 40, self included).
+    equivariance : bool
+        Add the equivariance and invariance scores, as
+        ``metrics: {equivariance: true}`` in ``config.yaml`` (see
+        :func:`gear.metrics.compute_metrics`).
     return_details : bool
         Return an :class:`Evaluation` (tables, coordinates, embeddings,
         figures) instead of the metrics table alone.
@@ -557,7 +576,9 @@ def evaluate(
     summary.insert(0, "model", name)
     seconds["regression"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    metrics = compute_metrics(embeddings, reduced.coordinates, data.params, parameters=parameters)
+    metrics = compute_metrics(
+        embeddings, reduced.coordinates, data.params, parameters=parameters, equivariance=equivariance
+    )
     metrics.insert(0, "model", name)
     metrics.insert(0, "dataset", dataset_id)
     seconds["metrics"] = time.perf_counter() - clock

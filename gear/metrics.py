@@ -19,6 +19,11 @@ global scale, per (model, parameter) unless stated:
   Grimes, 2003).
 - Invariance: the share of the embedding's variance that a parameter
   explains (eta squared).
+- Equivariance and invariance from the design's one-factor changes
+  (:mod:`gear.analysis.equivariance`): per factor, how well pairs of sounds
+  that differ in it alone predict its change, and how consistently the
+  same step moves the embedding; per ordered pair of factors, whether a
+  probe of the target survives a change of the other.
 
 Parameters are compared on their analysis scale, as the dataset's
 description declares it (e.g. a frequency in log, mel or ERB units; see
@@ -56,6 +61,8 @@ from gear.analysis.disentanglement import (
     value_groups,
     variance_explained,
 )
+from gear.analysis.equivariance import MAX_PROBE_COMPONENTS as EQUIVARIANCE_COMPONENTS
+from gear.analysis.equivariance import PAIRED_METRICS, equivariance_table, metric_rows, paired_statistic
 from gear.analysis.features import (
     MAX_NEIGHBOR_QUERIES,
     distinct_rows,
@@ -99,6 +106,7 @@ __all__ = [
     "variance_explained",
     "compute_metrics",
     "HEADLINES",
+    "EQUIVARIANCE_HEADLINES",
     "tied_with_best",
     "scorecard",
 ]
@@ -138,6 +146,7 @@ def compute_metrics(
     distance="euclidean",
     n_resamples=1000,
     mlp=True,
+    equivariance=True,
     return_details=False,
 ):
     """Every metric of one model on one dataset, as a tidy table.
@@ -167,6 +176,10 @@ def compute_metrics(
         Bootstrap resamples of the confidence intervals.
     mlp : bool
         Train the shallow neural probe (``mlp_r2``).
+    equivariance : bool
+        Add the equivariance and invariance scores
+        (:func:`gear.analysis.equivariance.equivariance_table`, on the rows
+        that ``distance`` prepares).
     return_details : bool
         Also return what the paired tests between models and the sweep
         figure need (see Returns).
@@ -190,7 +203,12 @@ def compute_metrics(
         ``mig``, ``variance_explained`` (pooled eta^2),
         ``variance_explained_mean`` (mean over dimensions), ``invariant``
         (1 or 0). Per pair of parameters, e.g. ``"pitch|decay"``:
-        ``isomap_axis_cosine``. Parameter ``all``: the mean over parameters
+        ``isomap_axis_cosine``. With ``equivariance``, with intervals: per
+        parameter ``equivariance_r2`` and ``displacement_cosine`` (absent
+        if the design has no lines along which the parameter changes
+        alone, e.g. a random design); per ordered pair ``"target|nuisance"``
+        ``invariance_within_r2``, ``invariance_across_r2`` and
+        ``invariance_r2_difference``. Parameter ``all``: the mean over parameters
         or pairs of ``isomap_axis_cosine``, ``dci_completeness``,
         ``dci_informativeness`` and ``mig``, and ``dci_disentanglement``,
         ``intrinsic_dimension_twonn``, ``intrinsic_dimension_mle``,
@@ -201,8 +219,11 @@ def compute_metrics(
         predictions of the K-NN and MLP probes (``knn_rows``,
         ``knn_prediction``, ``mlp_rows``, ``mlp_prediction``, with the
         targets ``truth``), per-sweep ``monotonicity:<parameter>`` arrays,
-        and ``profiles``, a DataFrame ``parameter, step, median, q1, q3,
-        n_sweeps`` of the normalised distance from each sweep's start.
+        ``profiles``, a DataFrame ``parameter, step, median, q1, q3,
+        n_sweeps`` of the normalised distance from each sweep's start, and
+        with ``equivariance`` its per-line and per-sound pieces (keys
+        ``"<metric>__<parameter>__<piece>"``, see
+        :func:`gear.analysis.equivariance.equivariance_table`).
 
     Raises
     ------
@@ -241,6 +262,8 @@ def compute_metrics(
     _geometry(state, distances, k)
     _topology(state, relative_threshold)
     _invariance(state, np.fmax(ridge, knn))
+    if equivariance:
+        _equivariance(state, features)
     table = pd.DataFrame(state.rows, columns=["parameter", "metric", "value", "ci_low", "ci_high"])
     return (table, state.details) if return_details else table
 
@@ -448,12 +471,40 @@ def _invariance(state, recovered):
     state.lap("variance explained")
 
 
+def _equivariance(state, features):
+    """Equivariance per factor and invariance per ordered pair, with intervals.
+
+    The probes' ``features`` are reused where they are what the
+    equivariance probes see (the standardized embedding, or its leading
+    principal components): the PCA is a large share of the cost.
+    """
+    dim = state.embedding.shape[1]
+    principal = features.shape[1] < dim  # reduced by PCA: columns by variance
+    reusable = state.geometry is state.embedding and (dim <= EQUIVARIANCE_COMPONENTS or principal)
+    table, pieces = equivariance_table(
+        state.geometry, state.targets, state.names, seed=state.seed, n_resamples=state.n_resamples,
+        return_details=True, features=features[:, :EQUIVARIANCE_COMPONENTS] if reusable else None,
+    )  # fmt: skip
+    for row in metric_rows(table).itertuples(index=False):
+        state.add(row.parameter, row.metric, row.value, row.ci_low, row.ci_high)
+    state.details.update(pieces)
+    state.lap("equivariance and invariance")
+
+
 #: The scorecard's headline scores, each with a confidence interval and ties
 #: with the best model: metric -> title.
 HEADLINES = {
     "monotonicity": "Monotonicity: Spearman of sweep step vs distance from the sweep's start",
     "knn_r2": "Leave-one-out 10-NN R$^2$: neighbours share the factor",
     "mlp_r2": "Shallow MLP probe R$^2$ (grouped 5-fold)",
+}
+
+#: Equivariance scores shown per factor in the scorecard, with ties:
+#: metric -> title. Their invariance companions (per ordered pair of
+#: factors) have a heat map of their own.
+EQUIVARIANCE_HEADLINES = {
+    "equivariance_r2": "Equivariance: R$^2$ of a factor's change from a pair of sounds",
+    "displacement_cosine": "Equivariance: mean cosine of the same step's displacements",
 }
 
 
@@ -472,17 +523,23 @@ def tied_with_best(details, metric, parameter, *, n_resamples=1000, seed=0, leve
     with it by a paired bootstrap over the same items
     (:func:`gear.analysis.bootstrap.paired_bootstrap_p`): the sounds both probes were
     scored on for ``knn_r2`` and ``mlp_r2``, the sweeps for
-    ``monotonicity``. Paired rather than overlapping intervals, because
-    both models are scored on the same items, which makes their scores
-    correlated (see :func:`gear.analysis.bootstrap.paired_bootstrap_p`).
+    ``monotonicity``, the lines (anchors) for ``equivariance_r2`` and
+    ``displacement_cosine``, the sounds within each half of the nuisance
+    for the invariance scores
+    (:func:`gear.analysis.equivariance.paired_statistic`). Paired rather
+    than overlapping intervals, because both models are scored on the same
+    items, which makes their scores correlated (see
+    :func:`gear.analysis.bootstrap.paired_bootstrap_p`).
 
     Parameters
     ----------
     details : dict {str: dict}
         Model id -> the ``details`` of :func:`compute_metrics` (seeded
         alike, so that the scored sounds and sweeps are the same).
-    metric : {"knn_r2", "mlp_r2", "monotonicity"}
+    metric : {"knn_r2", "mlp_r2", "monotonicity", "equivariance_r2", "displacement_cosine", \
+"invariance_within_r2", "invariance_across_r2", "invariance_r2_difference"}
     parameter : str
+        The factor, or ``"target|nuisance"`` for the invariance scores.
     n_resamples, seed, level
         Of the bootstrap.
 
@@ -492,50 +549,53 @@ def tied_with_best(details, metric, parameter, *, n_resamples=1000, seed=0, leve
         Model id -> True if tied with the best (the best included). Models
         without the score, or scored on other items, are left out.
     """
-    statistics, items = {}, {}
+    paired = {}
     for model, found in details.items():
-        names = [str(name) for name in found["parameters"]]
-        if parameter not in names:
-            continue
-        j = names.index(parameter)
-        if metric == "monotonicity":
-            values = found.get(f"monotonicity__{parameter}")
-            if values is None:
-                continue
-            values = np.asarray(values, dtype=np.float64)
-            items[model] = ("sweeps", len(values))
-            statistics[model] = lambda idx, v=values: v[idx].mean(axis=-1)
-        else:
-            prefix = metric.removesuffix("_r2")
-            if f"{prefix}_rows" not in found:
-                continue
-            rows = np.asarray(found[f"{prefix}_rows"])
-            truth = np.asarray(found["truth"], dtype=np.float64)[rows, j]
-            prediction = np.asarray(found[f"{prefix}_prediction"], dtype=np.float64)[:, j]
-            items[model] = (metric, tuple(rows.tolist()))
-            statistics[model] = lambda idx, t=truth, p=prediction: _pooled_r2(t[idx], p[idx])
-    everything = {model: float(np.asarray(stat(np.arange(_n_items(items[model]))[None]))[0])
-                  for model, stat in statistics.items()}  # fmt: skip
+        found_paired = _paired(found, metric, parameter)
+        if found_paired is not None:
+            paired[model] = found_paired
+    everything = {model: float(np.asarray(statistic(np.arange(n_items)[None]))[0])
+                  for model, (_, n_items, _, statistic) in paired.items()}  # fmt: skip
     finite = {model: value for model, value in everything.items() if np.isfinite(value)}
     if not finite:
         return {}
     best = max(finite, key=finite.get)
+    items, n_items, strata, best_statistic = paired[best]
     tied = {}
-    for model, statistic in statistics.items():
+    for model, (model_items, _, _, statistic) in paired.items():
         if model == best:
             tied[model] = True
-        elif items[model] == items[best] and model in finite:
+        elif model_items == items and model in finite:
             p = paired_bootstrap_p(
-                statistic, statistics[best], _n_items(items[model]), n_resamples=n_resamples, seed=seed,
-                level=level, vectorized=True,
+                statistic, best_statistic, n_items, n_resamples=n_resamples, seed=seed, level=level,
+                strata=strata, vectorized=True,
             )[3]  # fmt: skip
             tied[model] = bool(np.isfinite(p) and p > 1 - level)
     return tied
 
 
-def _n_items(item):
-    kind, what = item
-    return what if kind == "sweeps" else len(what)
+def _paired(found, metric, parameter):
+    """``(items, n_items, strata, statistic)`` of one model's score, or None without it."""
+    if metric in PAIRED_METRICS:
+        return paired_statistic(found, metric, parameter)
+    names = [str(name) for name in found["parameters"]]
+    if parameter not in names:
+        return None
+    j = names.index(parameter)
+    if metric == "monotonicity":
+        values = found.get(f"monotonicity__{parameter}")
+        if values is None:
+            return None
+        values = np.asarray(values, dtype=np.float64)
+        return ("sweeps", len(values)), len(values), None, lambda idx: values[idx].mean(axis=-1)
+    prefix = metric.removesuffix("_r2")
+    if f"{prefix}_rows" not in found:
+        return None
+    rows = np.asarray(found[f"{prefix}_rows"])
+    truth = np.asarray(found["truth"], dtype=np.float64)[rows, j]
+    prediction = np.asarray(found[f"{prefix}_prediction"], dtype=np.float64)[:, j]
+    items = (metric, tuple(rows.tolist()))
+    return items, len(rows), None, lambda idx: _pooled_r2(truth[idx], prediction[idx])
 
 
 def scorecard(metrics, metric, parameters, *, ranks=False):

@@ -41,6 +41,7 @@ __all__ = [
     "write_view",
     "measure",
     "gather_metrics",
+    "draw_invariance",
     "save_json",
     "fetch_timbre",
     "align_timbre",
@@ -599,12 +600,15 @@ def measure(
     model_id,
     distance="euclidean",
     n_resamples=1000,
+    equivariance=True,
 ):
     """Disentanglement metrics of one model on one dataset.
 
     Writes the tidy table (with confidence intervals of the headline
-    scores), the per-sound and per-sweep details the paired tests between
-    models need (``.npz``), and the sweep profiles for the sweep figure.
+    scores), the per-sound, per-sweep and per-line details the paired tests
+    between models need (``.npz``), and the sweep profiles for the sweep
+    figure. ``equivariance`` adds the equivariance and invariance scores
+    (see :func:`gear.metrics.compute_metrics`).
     """
     from gear.metrics import compute_metrics
 
@@ -617,6 +621,7 @@ def measure(
         parameters=parameters,
         distance=distance,
         n_resamples=n_resamples,
+        equivariance=equivariance,
         return_details=True,
     )
     table.insert(0, "model", model_id)
@@ -670,7 +675,11 @@ def gather_metrics(
     statistically tied with the best (paired bootstrap,
     :func:`gear.metrics.tied_with_best`); the table gains a column
     ``tied_with_best`` for those scores. The ridge probe is left out of the
-    scorecard: on dense grids it saturates near 1 for every model.
+    scorecard: on dense grids it saturates near 1 for every model. Where
+    the tables hold them, two more panels show the equivariance scores per
+    factor (:data:`gear.metrics.EQUIVARIANCE_HEADLINES`), and the
+    invariance scores' ties fill ``tied_with_best`` too (their heat map is
+    :func:`draw_invariance`'s).
 
     The table's column ``unavailable`` holds, for each unavailable model,
     the reason, on one row whose parameter, metric and value are empty; it
@@ -681,7 +690,7 @@ def gather_metrics(
     (:func:`timbre_scorecard_panels`).
     """
     from gear import figures
-    from gear.metrics import HEADLINES, scorecard, tied_with_best
+    from gear.metrics import HEADLINES
 
     tables = [pd.read_csv(path) for path in table_paths.values()]
     columns = ["dataset", "model", "parameter", "metric", "value", "ci_low", "ci_high"]
@@ -694,25 +703,10 @@ def gather_metrics(
     metrics["tied_with_best"] = pd.array([pd.NA] * len(metrics), dtype="boolean")
     panels = []
     for metric, title in HEADLINES.items():
-        names = [p.name for p in parameters]
-        values = scorecard(metrics, metric, names)
-        if values.isna().all().all():
-            continue
-        low, high = (scorecard(metrics.assign(value=metrics[bound]), metric, names) for bound in ("ci_low", "ci_high"))
-        tied = pd.DataFrame(False, index=values.index, columns=values.columns)
-        for name in names:
-            for model_id, is_tied in tied_with_best(details, metric, name, n_resamples=n_resamples).items():
-                tied.loc[model_id, name] = is_tied
-                rows = (metrics["model"] == model_id) & (metrics["metric"] == metric) & (metrics["parameter"] == name)
-                metrics.loc[rows, "tied_with_best"] = is_tied
-        frames = [frame.rename(index=labels).set_axis([p.label for p in parameters], axis=1)
-                  for frame in (values, low, high, tied)]  # fmt: skip
-        for model_id in unavailable or {}:
-            for frame in frames:
-                frame.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan if frame is not frames[3] else False
-        panels.append({"title": title, "scores": frames[0], "low": frames[1], "high": frames[2],
-                       "tied": frames[3].astype(bool), "vmin": -1.0 if metric == "monotonicity" else 0.0,
-                       "vmax": 1.0})  # fmt: skip
+        panel = _headline_panel(metrics, details, metric, title, parameters, labels, unavailable, n_resamples)
+        if panel is not None:
+            panels.append(panel)
+    panels += _equivariance_panels(metrics, details, parameters, labels, unavailable, n_resamples)
     dataset = metrics["dataset"].iloc[0] if len(metrics) else ""
     metrics["unavailable"] = pd.Series([pd.NA] * len(metrics), dtype="string")
     missing = pd.DataFrame(
@@ -731,6 +725,87 @@ def gather_metrics(
         columns=["model", "parameter", "step", "median", "q1", "q3", "n_sweeps"])  # fmt: skip
     profiles["model"] = profiles["model"].map(lambda model_id: labels.get(model_id, model_id))
     figures.save_figure(figures.plot_sweep_profiles(profiles, parameters), [str(sweeps_figure_path)])
+
+
+def _mark_ties(metrics, details, metric, parameter, n_resamples):
+    """Fill ``tied_with_best`` of one score and parameter; returns model id -> tied."""
+    from gear.metrics import tied_with_best
+
+    tied = tied_with_best(details, metric, parameter, n_resamples=n_resamples)
+    for model_id, is_tied in tied.items():
+        rows = (metrics["model"] == model_id) & (metrics["metric"] == metric) & (metrics["parameter"] == parameter)
+        metrics.loc[rows, "tied_with_best"] = is_tied
+    return tied
+
+
+def _headline_panel(metrics, details, metric, title, parameters, labels, unavailable, n_resamples, vmin=None):
+    """One scorecard panel (scores, intervals, ties per factor), or None if no model has the score.
+
+    Marks the ties in ``metrics["tied_with_best"]``. ``vmin`` defaults to
+    -1 for monotonicity, else 0.
+    """
+    from gear.metrics import scorecard
+
+    names = [p.name for p in parameters]
+    values = scorecard(metrics, metric, names)
+    if values.isna().all().all():
+        return None
+    low, high = (scorecard(metrics.assign(value=metrics[bound]), metric, names) for bound in ("ci_low", "ci_high"))
+    tied = pd.DataFrame(False, index=values.index, columns=values.columns)
+    for name in names:
+        for model_id, is_tied in _mark_ties(metrics, details, metric, name, n_resamples).items():
+            tied.loc[model_id, name] = is_tied
+    frames = [frame.rename(index=labels).set_axis([p.label for p in parameters], axis=1)
+              for frame in (values, low, high, tied)]  # fmt: skip
+    for model_id in unavailable or {}:
+        for frame in frames:
+            frame.loc[f"{labels.get(model_id, model_id)} (unavailable)"] = np.nan if frame is not frames[3] else False
+    if vmin is None:
+        vmin = -1.0 if metric == "monotonicity" else 0.0
+    return {"title": title, "scores": frames[0], "low": frames[1], "high": frames[2],
+            "tied": frames[3].astype(bool), "vmin": vmin, "vmax": 1.0}  # fmt: skip
+
+
+# Equivariance and invariance (gear.analysis.equivariance): two scorecard
+# panels per factor, ties of the invariance scores per ordered pair, and
+# their own heat map (draw_invariance).
+
+
+def _equivariance_panels(metrics, details, parameters, labels, unavailable, n_resamples):
+    """Scorecard panels of :data:`gear.metrics.EQUIVARIANCE_HEADLINES`; marks invariance ties too."""
+    from gear.analysis.equivariance import INVARIANCE_METRICS
+    from gear.metrics import EQUIVARIANCE_HEADLINES
+
+    panels = []
+    for metric, title in EQUIVARIANCE_HEADLINES.items():
+        panel = _headline_panel(metrics, details, metric, title, parameters, labels, unavailable, n_resamples)
+        if panel is not None:
+            panels.append(panel)
+    for metric in INVARIANCE_METRICS.values():
+        for pair in metrics.loc[metrics["metric"] == metric, "parameter"].unique():
+            _mark_ties(metrics, details, metric, pair, n_resamples)
+    return panels
+
+
+def draw_invariance(metrics_path, description_path, figure_path, *, labels):
+    """Heat maps target x nuisance of ``invariance_r2_difference``, one per model.
+
+    Parameters
+    ----------
+    metrics_path : str or Path
+        The dataset's metrics table (written by :func:`gather_metrics`).
+    description_path : str or Path
+        The dataset's ``parameters.json`` (factor order and labels).
+    figure_path : str or Path
+    labels : dict
+        Model id -> name in the figure.
+    """
+    from gear import figures
+
+    metrics = pd.read_csv(metrics_path)
+    metrics["model"] = metrics["model"].map(lambda model_id: labels.get(model_id, model_id))
+    figure = figures.plot_invariance(metrics, read_description(description_path).parameters)
+    figures.save_figure(figure, [str(figure_path)])
 
 
 # Human timbre alignment: the data once, every model's per-anchor scores,

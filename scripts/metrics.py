@@ -19,4 +19,5 @@ with threadpool_limits(snakemake.threads):
         model_id=snakemake.wildcards.model,
         distance=snakemake.params.distance,
         n_resamples=snakemake.params.n_resamples,
+        equivariance=snakemake.params.equivariance,
     )

@@ -66,6 +66,7 @@ def test_library_gives_the_workflows_numbers(local_run, cache):
     workflow_metrics = pd.read_csv(results / "metrics/tiny/base.csv")
     pd.testing.assert_frame_equal(result.metrics, workflow_metrics, check_dtype=False)
     assert set(result.metrics["parameter"]) >= {"f1", "alpha", "r"}
+    assert {"equivariance_r2", "displacement_cosine", "invariance_r2_difference"} <= set(result.metrics["metric"])
     # The sounds are the workflow's, read from the same kind of files.
     params = pd.read_csv(results / "datasets/tiny/params.csv", dtype={"sound_id": str})
     pd.testing.assert_frame_equal(result.params, params)
@@ -96,6 +97,12 @@ def test_in_memory_objects_give_the_modules_numbers(cache):
     figure = by_name.isomap_figure()
     assert len([ax for ax in figure.axes if ax.name == "3d"]) == 3
     assert by_name.regression_figure().axes
+    assert [ax.get_label() for ax in by_name.invariance_figure().axes][0] == "invariance:mfcc"
+    # Switched off: the same table without the equivariance and invariance rows.
+    without = gear.evaluate("gear.models.mfcc", "quick-harmonic", cache_dir=cache, equivariance=False)
+    kept = ~by_module["metric"].str.contains("variance_r2|displacement_cosine|invariance_")
+    assert (~kept).sum() == 3 * 2 + 6 * 3
+    pd.testing.assert_frame_equal(without, by_module[kept].reset_index(drop=True))
 
 
 class SpectrumNet(torch.nn.Module):

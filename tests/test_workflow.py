@@ -97,6 +97,7 @@ def test_report_gathers_figures_tables_and_views(run):
     for category in ("Figure 3: Isomap", "Figure 4: K-NN regression", "Interactive 3-D views", "K-NN regression"):
         assert category in html
     assert "figure3_isomap.png" in html and "coloured by each synthesis parameter" in html  # a caption
+    assert "invariance.png" in html and "survives the change of the nuisance" in html
 
 
 def test_metrics_table_and_scorecard(run):
@@ -145,6 +146,21 @@ def test_metrics_table_and_scorecard(run):
             assert best.loc[best["value"].idxmax(), "tied_with_best"]  # the best is tied with itself
     assert metrics[metrics["metric"] == "ridge_r2"][["ci_low", "ci_high"]].isna().all().all()
     assert (results / "figures/tiny/sweeps.png").read_bytes()[:4] == b"\x89PNG"
+    # Equivariance per factor and invariance per ordered pair (metrics: {equivariance: true}, the
+    # default): every factor changes alone along the grid's lines, so every score is there.
+    equivariance = metrics[metrics["metric"].isin(["equivariance_r2", "displacement_cosine"])]
+    assert sorted(equivariance["parameter"]) == sorted(["f1", "alpha", "r"] * 2 * 2)
+    invariance = metrics[metrics["metric"].isin(["invariance_within_r2", "invariance_across_r2",
+                                                 "invariance_r2_difference"])]  # fmt: skip
+    pairs = [f"{t}|{n}" for t in ("f1", "alpha", "r") for n in ("f1", "alpha", "r") if t != n]
+    assert sorted(invariance["parameter"]) == sorted(pairs * 2 * 3)
+    for scored in (equivariance, invariance):
+        assert np.isfinite(scored[["value", "ci_low", "ci_high"]].to_numpy()).all()
+        assert (scored["ci_low"] <= scored["value"]).all() and (scored["value"] <= scored["ci_high"]).all()
+        assert scored["tied_with_best"].notna().all()
+        for _, group in scored.groupby(["metric", "parameter"]):
+            assert group.loc[group["value"].idxmax(), "tied_with_best"]  # the best is tied with itself
+    assert (results / "figures/tiny/invariance.png").read_bytes()[:4] == b"\x89PNG"
     profiles = pd.read_csv(results / "metrics/tiny/base.sweeps.csv")
     assert set(profiles["parameter"]) == {"f1", "alpha", "r"} and (profiles["median"].between(0, 1)).all()
 

@@ -69,6 +69,8 @@ __all__ = [
     "invariance_r2",
     "equivariance_table",
     "metric_rows",
+    "PAIRED_METRICS",
+    "paired_statistic",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,8 @@ INVARIANCE_METRICS = {
     "across": "invariance_across_r2",
     "difference": "invariance_r2_difference",
 }
+#: Scores that :func:`paired_statistic` can compare between models.
+PAIRED_METRICS = ("equivariance_r2", "displacement_cosine", *INVARIANCE_METRICS.values())
 #: Columns of :func:`equivariance_table`.
 COLUMNS = ["parameter", "nuisance", "metric", "value", "ci_low", "ci_high"]
 
@@ -682,7 +686,8 @@ def invariance_r2(features, values, nuisance_index, *, targets=None, seed=0, n_s
     return (all_scores, all_details) if return_details else all_scores
 
 
-def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMPLES, level=0.95):
+def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMPLES, level=0.95,
+                       return_details=False, features=None):  # fmt: skip
     """Every equivariance and invariance score of one model on one dataset.
 
     Parameters
@@ -701,6 +706,13 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         Bootstrap resamples of the intervals.
     level : float
         Confidence level of the intervals, in (0, 1).
+    return_details : bool
+        Also return what a paired test between models needs
+        (:func:`paired_statistic`).
+    features : np.ndarray [shape=(n_sounds, n_features)], optional
+        The probes' features if already computed (a caller that reduced
+        the same standardized embedding by PCA passes its leading
+        components); default :func:`probe_features` of ``embedding``.
 
     Returns
     -------
@@ -712,6 +724,16 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         the other factor): ``invariance_within_r2``,
         ``invariance_across_r2`` and ``invariance_r2_difference`` (across
         minus within). Intervals as in the functions that compute them.
+    details : dict {str: np.ndarray}
+        Only with ``return_details``; keys ``"<metric>__<parameter>__<piece>"``
+        (the three invariance scores share ``"invariance__<target>|<nuisance>__<piece>"``):
+        ``equivariance_r2``: ``line_sums`` [shape=(n_lines, 2)], per line
+        the sums of squared changes and of squared errors;
+        ``displacement_cosine``: ``line_sums`` [shape=(n_lines, 2)], per
+        line the sum and count of its contributions; invariance:
+        ``errors`` [shape=(n_scored, 4)], per sound the squared errors of
+        (within, its baseline, across, its baseline), ``half`` and ``rows``
+        [shape=(n_scored,)].
 
     Raises
     ------
@@ -736,7 +758,10 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         raise ConfigError(f"equivariance: level must be in (0, 1), got {level}")
     if n_resamples < 1:
         raise ConfigError(f"equivariance: n_resamples must be positive, got {n_resamples}")
-    features = probe_features(embedding, seed=seed)
+    if features is None:
+        features = probe_features(embedding, seed=seed)
+    elif len(features) != len(embedding) or not np.isfinite(features).all():
+        raise DataError(f"equivariance: features of shape {np.shape(features)} for {len(embedding)} sounds")
     options = {"seed": seed, "n_resamples": n_resamples, "level": level}
     rows = []
 
@@ -744,19 +769,107 @@ def equivariance_table(embedding, values, names, *, seed=0, n_resamples=N_RESAMP
         rows.append({"parameter": parameter, "nuisance": nuisance, "metric": metric, "value": float(value),
                      "ci_low": float(low), "ci_high": float(high)})  # fmt: skip
 
+    details = {}
     for j, name in enumerate(names):
-        r2, low, high, n_lines = equivariance_r2(features, values, j, **options)
+        r2, low, high, n_lines, pieces = equivariance_r2(features, values, j, return_details=True, **options)
         if n_lines < 2:
             logger.info("equivariance: %s changes alone on %d line(s) of the design: no score", name, n_lines)
             continue
         add(name, "", "equivariance_r2", r2, low, high)
-        cosine, low, high, _ = displacement_consistency(embedding, values, j, level=level)
+        truth, error = pieces["truth"], pieces["truth"] - pieces["prediction"]
+        details[f"equivariance_r2__{name}__line_sums"] = np.column_stack(
+            [np.bincount(pieces["line"], weights=truth**2), np.bincount(pieces["line"], weights=error**2)]
+        )
+        cosine, low, high, _, pieces = displacement_consistency(embedding, values, j, level=level,
+                                                                return_details=True)  # fmt: skip
         add(name, "", "displacement_cosine", cosine, low, high)
+        details[f"displacement_cosine__{name}__line_sums"] = np.column_stack(
+            [pieces["line_sum"], pieces["line_count"]]
+        )
     for n, nuisance in enumerate(names):
-        for t, scores in invariance_r2(features, values, n, **options).items():
+        all_scores, all_pieces = invariance_r2(features, values, n, return_details=True, **options)
+        for t, scores in all_scores.items():
             for part, metric in INVARIANCE_METRICS.items():
                 add(names[t], nuisance, metric, scores[part], scores[f"{part}_low"], scores[f"{part}_high"])
-    return pd.DataFrame(rows, columns=COLUMNS)
+            pieces = all_pieces[t]
+            kinds = ("within", "within_baseline", "across", "across_baseline")
+            prefix = f"invariance__{names[t]}|{nuisance}"
+            errors = [(pieces["truth"] - pieces[kind]) ** 2 for kind in kinds]
+            details[f"{prefix}__errors"] = np.column_stack(errors)
+            details[f"{prefix}__half"] = pieces["half"]
+            details[f"{prefix}__rows"] = pieces["rows"]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return (table, details) if return_details else table
+
+
+def paired_statistic(details, metric, parameter):
+    """What a paired bootstrap between models needs for one score of one model.
+
+    Parameters
+    ----------
+    details : mapping {str: np.ndarray}
+        The ``details`` of :func:`equivariance_table` (other keys ignored).
+    metric : str
+        One of :data:`PAIRED_METRICS`.
+    parameter : str
+        The factor, or ``"target|nuisance"`` for invariance.
+
+    Returns
+    -------
+    paired : tuple or None
+        None if the model has no such score. Else ``(items, n_items,
+        strata, statistic)``: ``items`` identifies the resampled units
+        (bytes; equal for two models scored on the same lines or sounds,
+        i.e. same design and seed), ``strata`` the strata of the resampling
+        (None, or each sound's half of the nuisance), and ``statistic``
+        maps an index array [shape=(n_resamples, n_items)] to the score
+        per resample [shape=(n_resamples,)]. Lines are resampled for
+        ``equivariance_r2`` and ``displacement_cosine``, sounds within
+        halves for invariance, as their intervals do. The cosine is a
+        U-statistic over pairs of lines: resampling lines' mean
+        contributions alone gives a quarter of its variance (Sen, 1960, as
+        in :func:`displacement_consistency`), so its replicates are spread
+        twice as far from the observed value.
+    """
+    if metric not in PAIRED_METRICS:
+        raise ConfigError(f"equivariance: no paired test for {metric!r}; known: {list(PAIRED_METRICS)}")
+    if metric in ("equivariance_r2", "displacement_cosine"):
+        sums = details.get(f"{metric}__{parameter}__line_sums")
+        if sums is None or len(sums) < 2:
+            return None
+        sums = np.asarray(sums, dtype=np.float64)
+        if metric == "equivariance_r2":
+            # Column 0, the changes, depends on the design and seed only.
+            items = sums[:, 0].tobytes()
+
+            def statistic(indices):
+                drawn = sums[indices].sum(axis=-2)
+                return 1 - drawn[..., 1] / drawn[..., 0]
+
+        else:
+            items = sums[:, 1].tobytes()
+            observed = sums[:, 0].sum() / sums[:, 1].sum()
+
+            def statistic(indices):
+                drawn = sums[indices].sum(axis=-2)
+                return observed + 2 * (drawn[..., 0] / drawn[..., 1] - observed)
+
+        return items, len(sums), None, statistic
+    prefix = f"invariance__{parameter}"
+    if f"{prefix}__errors" not in details or not len(details[f"{prefix}__errors"]):
+        return None
+    errors = np.asarray(details[f"{prefix}__errors"], dtype=np.float64)
+    half = np.asarray(details[f"{prefix}__half"])
+    rows = np.asarray(details[f"{prefix}__rows"], dtype=np.int64)
+    part = {name: i for i, name in enumerate(INVARIANCE_METRICS.values())}[metric]
+
+    def statistic(indices):
+        drawn = errors[indices].sum(axis=-2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            within, across = 1 - drawn[..., 0] / drawn[..., 1], 1 - drawn[..., 2] / drawn[..., 3]
+        return (within, across, across - within)[part]
+
+    return rows.tobytes() + half.astype(np.int64).tobytes(), len(errors), half, statistic
 
 
 def metric_rows(table):

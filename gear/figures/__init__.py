@@ -15,11 +15,14 @@ state, so the module is safe in Snakemake jobs without a display.
   sweeps, per parameter and model.
 * :func:`plot_timbre_alignment`, :func:`plot_timbre_datasets`,
   :func:`plot_synthetic_vs_human`: human timbre alignment (:mod:`~gear.figures.timbre`).
+
+* :func:`plot_invariance`: target x nuisance heat maps per model of how
+  much a probe of one factor loses when another changes.
 * :func:`save_figure`: atomic writes to PNG and PDF.
 
 One module per family (:mod:`~gear.figures.sounds`, :mod:`~gear.figures.isomap`,
 :mod:`~gear.figures.regression`, :mod:`~gear.figures.scorecard`,
-:mod:`~gear.figures.sweeps`) over one shared module
+:mod:`~gear.figures.sweeps`, :mod:`~gear.figures.invariance`) over one shared module
 (:mod:`~gear.figures.common`: labels, colours, saving); this package
 gathers their public names.
 """
@@ -32,6 +35,7 @@ from gear.figures.common import (
     save_figure,
     short_reason,
 )
+from gear.figures.invariance import INVARIANCE_LIMITS, NO_INVARIANCE, plot_invariance
 from gear.figures.isomap import ISOMAP_CMAP, cube_limits, plot_isomap_grid
 from gear.figures.regression import ERROR_LIMITS, clipped_fractions, plot_regression_ratios, ratio_ticks
 from gear.figures.scorecard import plot_scorecard, plot_scorecards
@@ -46,14 +50,17 @@ __all__ = [
     "plot_timbre_datasets",
     "ERROR_LIMITS",
     "INTERVAL_LEVEL",
+    "INVARIANCE_LIMITS",
     "ISOMAP_CMAP",
     "MAX_ISOMAP_COLUMNS",
+    "NO_INVARIANCE",
     "NO_SWEEPS",
     "clipped_fractions",
     "cube_limits",
     "grid_values",
     "model_colors",
     "parameter_label",
+    "plot_invariance",
     "plot_isomap_grid",
     "plot_regression_ratios",
     "plot_scorecard",

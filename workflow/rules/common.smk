@@ -219,6 +219,11 @@ def all_outputs():
             name=["figure2_sounds", "figure3_isomap", "figure4_regression"],
             ext=["png", *EXTRA_FORMATS],
         ),
+        *(
+            expand("results/figures/{dataset}/invariance.png", dataset=DATASETS)
+            if config["metrics"]["equivariance"]
+            else []
+        ),
     ]
 
 

@@ -18,6 +18,7 @@ rule metrics:
     params:
         distance=config["distance"],
         n_resamples=config["bootstrap"]["n_resamples"],
+        equivariance=config["metrics"]["equivariance"],
     script:
         "../../scripts/metrics.py"
 
@@ -69,3 +70,26 @@ rule metrics_table:
         n_resamples=config["bootstrap"]["n_resamples"],
     script:
         "../../scripts/metrics_table.py"
+
+
+rule figure_invariance:
+    input:
+        table=rules.metrics_table.output.table,
+        parameters=rules.synthesize.output.parameters,
+    output:
+        png=report(
+            "results/figures/{dataset}/invariance.png",
+            caption="../report/invariance.rst",
+            category="Disentanglement metrics",
+            labels={"dataset": "{dataset}", "figure": "invariance"},
+        ),
+    log:
+        "logs/figures/{dataset}/invariance.log",
+    conda:
+        "../../envs/gear.yaml"
+    resources:
+        mem_mb=1000,
+    params:
+        labels=LABELS,
+    script:
+        "../../scripts/figure_invariance.py"
