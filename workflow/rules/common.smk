@@ -298,6 +298,49 @@ def command_line_options():
         return None
 
 
+# Options under which Snakemake runs no job: parse-time clean-ups (a failed
+# fetch record removed so that the run tries again) must then touch nothing.
+NO_JOB_OPTIONS = (
+    "dryrun",
+    "lint",
+    "unlock",
+    "cleanup_metadata",
+    "cleanup_shadow",
+    "summary",
+    "detailed_summary",
+    "list_rules",
+    "list_target_rules",
+    "list_changes",
+    "list_input_changes",
+    "list_params_changes",
+    "list_untracked",
+    "list_conda_envs",
+    "dag",
+    "d3dag",
+    "rulegraph",
+    "filegraph",
+    "touch",
+    "delete_all_output",
+    "delete_temp_output",
+    "archive",
+    "containerize",
+    "export_cwl",
+    "print_compilation",
+    "generate_unit_tests",
+    "conda_cleanup_envs",
+    "container_cleanup_images",
+)
+
+
+def runs_jobs(cli):
+    """Whether this Snakemake command runs jobs (not a dry run, a report, a listing, --unlock ...)."""
+    if cli is None or any(getattr(cli, name, None) for name in NO_JOB_OPTIONS):
+        return False
+    return not (
+        getattr(cli, "report", None) and not getattr(cli, "report_after_run", False)
+    )
+
+
 # Remote inputs (fetch.smk): the lock file beside the configuration file,
 # and the models whose weights are fetched (remote files, no weights: given).
 from gear.fetch import LOCK_ENV, LOCK_FILENAME

@@ -9,11 +9,7 @@
 # nothing for a missing input whose consumer's output exists), so the next
 # run tries again. The lock file and the models with remote files: common.smk.
 _cli = command_line_options()
-if (
-    config["fetch"] != "never"
-    and _cli is not None
-    and not (_cli.dryrun or _cli.lint or _cli.unlock or _cli.cleanup_metadata)
-):
+if config["fetch"] != "never" and runs_jobs(_cli):
     for _model in FETCHED_MODELS:
         _record = f"results/models/{_model}.fetched.json"
         if stale_fetch_record(_record):

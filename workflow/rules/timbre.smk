@@ -10,8 +10,7 @@ _timbre_record = "results/timbre/data.json"
 if (
     config["timbre"]["enabled"]
     and config["fetch"] != "never"
-    and _cli is not None
-    and not (_cli.dryrun or _cli.lint or _maintenance)
+    and runs_jobs(_cli)
     and stale_fetch_record(_timbre_record, key="root")
 ):
     _stage = expand("results/timbre/{model}.json", model=MODELS)
