@@ -119,7 +119,11 @@ class Evaluation:
         Names used in the tables and figures.
     seconds : dict
         Wall-clock time of each step (``dataset``, ``load_model``,
-        ``embed``, ``isomap``, ``regression``, ``metrics``).
+        ``embed``, ``isomap``, ``regression``, ``metrics``, ``timbre``).
+    timbre : pd.DataFrame or None
+        With ``timbre=``: the human timbre alignment, columns ``dataset``
+        (each study, then ``pooled``), ``distance``, ``metric``, ``value``,
+        ``low``, ``high`` (:func:`gear.analysis.alignment.pooled_scores`).
     """
 
     metrics: pd.DataFrame
@@ -133,6 +137,7 @@ class Evaluation:
     dataset: str
     model: str
     seconds: dict = field(default_factory=dict)
+    timbre: pd.DataFrame | None = None
 
     @property
     def parameters(self):
@@ -472,6 +477,7 @@ def evaluate(
     isomap=None,
     regression=None,
     equivariance=True,
+    timbre=False,
     return_details=False,
     cache_dir=None,
     dataset_id=None,
@@ -516,6 +522,15 @@ def evaluate(
         Add the equivariance and invariance scores, as
         ``metrics: {equivariance: true}`` in ``config.yaml`` (see
         :func:`gear.metrics.compute_metrics`).
+    timbre : bool, str or Path
+        Also score the model's alignment with human timbre dissimilarity
+        ratings (:mod:`gear.timbre`, :mod:`gear.analysis.alignment`): True
+        fetches the data into GEAR's cache (once; as the workflow does), a
+        path reads a local copy laid out as the timbremetrics repository.
+        The pooled scores are added to the metrics table as rows with
+        ``dataset`` ``"timbre"``, ``parameter`` the distance and ``metric``
+        ``timbre_<score>`` (with intervals); :attr:`Evaluation.timbre` has
+        every study's. The same anchors and resamples as the workflow's.
     return_details : bool
         Return an :class:`Evaluation` (tables, coordinates, embeddings,
         figures) instead of the metrics table alone.
@@ -541,6 +556,8 @@ def evaluate(
     ModelError
         A model that cannot be loaded, lacks what it needs, or returns
         embeddings of the wrong shape or non-finite values.
+    FetchError
+        ``timbre=True`` and the data cannot be had (offline, fetching off).
 
     Examples
     --------
@@ -582,6 +599,16 @@ def evaluate(
     metrics.insert(0, "model", name)
     metrics.insert(0, "dataset", dataset_id)
     seconds["metrics"] = time.perf_counter() - clock
+    alignment = None
+    if timbre is not False:
+        clock = time.perf_counter()
+        alignment = _timbre_alignment(module, loaded, name, timbre)
+        pooled = alignment[alignment["dataset"] == "pooled"]
+        rows = pd.DataFrame({"dataset": "timbre", "model": name, "parameter": pooled["distance"],
+                             "metric": "timbre_" + pooled["metric"], "value": pooled["value"],
+                             "ci_low": pooled["low"], "ci_high": pooled["high"]})  # fmt: skip
+        metrics = pd.concat([metrics, rows[metrics.columns]], ignore_index=True)
+        seconds["timbre"] = time.perf_counter() - clock
     logger.info("%s on %s: %s", name, dataset_id, ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()))
     if not return_details:
         return metrics
@@ -597,7 +624,24 @@ def evaluate(
         dataset=dataset_id,
         model=name,
         seconds=seconds,
+        timbre=alignment,
     )
+
+
+def _timbre_alignment(module, loaded, name, timbre):
+    """Scores per study and pooled, per distance, as :func:`gear.pipeline.align_timbre` and ``summarize_timbre``."""
+    from gear.analysis.alignment import DISTANCES, anchor_scores, distance_matrix, pooled_scores
+    from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, fetch_timbre_data, read_timbre_dataset
+
+    root = fetch_timbre_data() if timbre is True else timbre
+    anchors = {distance: {} for distance in DISTANCES}
+    for study in TIMBRE_DATASETS:
+        data = read_timbre_dataset(root, study)
+        embeddings = embed_timbre_sounds(module, loaded, data, model_id=name)
+        for distance in DISTANCES:
+            anchors[distance][study] = anchor_scores(distance_matrix(embeddings, distance), data.dissimilarity)
+    tables = [pooled_scores(by_study).assign(distance=distance) for distance, by_study in anchors.items()]
+    return pd.concat(tables, ignore_index=True)[["dataset", "distance", "metric", "value", "low", "high"]]
 
 
 def _dataset_of(dataset, dataset_id, cache_dir):

@@ -3,6 +3,7 @@
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,28 @@ def test_missing_data_gives_one_line_for_every_model(tmp_path):
     assert json.loads(stats.read_text())["reason"] == reason
     summarize_timbre({"base": anchors}, {"base": stats}, tmp_path / "scores.csv", n_resamples=10)
     assert pd.read_csv(tmp_path / "scores.csv")["unavailable"].tolist() == [reason]
+
+
+def test_evaluate_returns_the_workflows_alignment(tmp_path, timbre_mirror):
+    import gear
+
+    record = tmp_path / "data.json"
+    record.write_text(json.dumps({"available": True, "root": str(timbre_mirror), "reason": None}))
+    status = tmp_path / "mfcc.status.json"
+    check_model(status, model_id="mfcc", module_name="gear.models.mfcc")
+    anchors, stats = tmp_path / "mfcc.csv", tmp_path / "mfcc.json"
+    align_timbre(record, status, anchors, stats, model_id="mfcc", module_name="gear.models.mfcc")
+    summarize_timbre({"mfcc": anchors}, {"mfcc": stats}, tmp_path / "scores.csv")
+    workflow = pd.read_csv(tmp_path / "scores.csv").set_index(["dataset", "distance", "metric"])
+    spec = {"synthesizer": "harmonic", "duration": 0.2, "parameters": {"f1": {"min": 100, "max": 800, "num": 4},
+            "alpha": {"min": 0, "max": 2, "num": 3}, "r": {"min": 0, "max": 1, "num": 3}}}  # fmt: skip
+    evaluation = gear.evaluate("gear.models.mfcc", spec, isomap={"n_neighbors": 8}, regression={"n_neighbors": 5},
+                               equivariance=False, timbre=timbre_mirror, return_details=True,
+                               cache_dir=tmp_path / "cache")  # fmt: skip
+    ours = evaluation.timbre.set_index(["dataset", "distance", "metric"])
+    assert len(ours) == len(workflow) == 22 * 2 * 5
+    np.testing.assert_allclose(ours["value"], workflow.loc[ours.index, "value"], rtol=1e-12)
+    np.testing.assert_allclose(ours[["low", "high"]], workflow.loc[ours.index, ["ci_low", "ci_high"]], rtol=1e-12)
+    rows = evaluation.metrics[evaluation.metrics["dataset"] == "timbre"]
+    assert set(rows["metric"]) == {f"timbre_{m}" for m in ("mae", "ndcg", "spearman", "kendall", "triplet")}
+    assert set(rows["parameter"]) == {"l2", "cosine"} and rows["ci_low"].notna().all()
