@@ -162,3 +162,45 @@ def test_range_from_unit_maps_ends_and_middle_on_the_scale():
     np.testing.assert_allclose(log_range.from_unit([0.0, 0.5, 1.0]), [100.0, 200.0, 400.0], rtol=1e-12)
     linear = Range("x", -1.0, 3.0)
     np.testing.assert_allclose(linear.from_unit([0.0, 0.25, 1.0]), [-1.0, 0.0, 3.0], rtol=1e-12)
+
+
+def test_the_default_design_is_the_grid():
+    ranges = three_ranges()
+    default, grid = design_table(ranges), design_table(ranges, "grid")
+    for name in "abc":
+        np.testing.assert_array_equal(default[name], grid[name])
+
+
+def test_random_design_is_not_stratified():
+    # 50 independent uniform draws hit each of 50 strata once with
+    # probability 50! / 50**50 (about 3e-21): that would be a Latin hypercube.
+    table = design_table([Range("a", 0.0, 1.0)], "random", n_sounds=50, seed=0)
+    strata = np.floor(table["a"] * 50).astype(int)
+    assert len(np.unique(strata)) < 50
+
+
+def test_sobol_points_form_a_net_in_the_first_two_factors():
+    # Scrambled Sobol points, 2**6 of them: the first two dimensions are a
+    # (0, 6, 2)-net, so every 8 x 8 box holds exactly one point (a Latin
+    # hypercube only guarantees one per row and per column of 64).
+    ranges = [Range("a", 0.0, 1.0), Range("b", 0.0, 1.0)]
+    table = design_table(ranges, "sobol", n_sounds=64, seed=4)
+    boxes = np.floor(table["a"] * 8).astype(int) * 8 + np.floor(table["b"] * 8).astype(int)
+    np.testing.assert_array_equal(np.sort(boxes), np.arange(64))
+    lhs = design_table(ranges, "lhs", n_sounds=64, seed=4)
+    lhs_boxes = np.floor(lhs["a"] * 8).astype(int) * 8 + np.floor(lhs["b"] * 8).astype(int)
+    assert len(np.unique(lhs_boxes)) < 64
+
+
+def test_grid_limit_is_inclusive_and_its_error_gives_the_shape():
+    from gear.designs import MAX_GRID_SOUNDS
+
+    at_limit = [Range("a", 0.0, 1.0, 1000), Range("b", 0.0, 1.0, MAX_GRID_SOUNDS // 1000)]
+    assert len(design_table(at_limit, "grid")["a"]) == MAX_GRID_SOUNDS
+    over = [Range("a", 0.0, 1.0, 1001), Range("b", 0.0, 1.0, 1000)]
+    with pytest.raises(ConfigError) as error:
+        design_table(over, "grid")
+    assert str(error.value) == (
+        "design grid: 1001 x 1000 = 1,001,000 sounds is more than 1,000,000; "
+        "use design: sobol or lhs with n_sounds for many factors"
+    )

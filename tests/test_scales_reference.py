@@ -150,3 +150,14 @@ def test_linear_transforms_return_copies(scale):
         out = transform(values, scale)
         out[0] = -1.0
         assert values[0] == 100.0
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_integer_input_gives_float64(scale):
+    for transform in (to_scale, from_scale):
+        out = transform(np.array([100, 200]), scale)
+        assert out.dtype == np.float64, (transform.__name__, scale)
+
+
+def test_the_default_scale_is_linear():
+    np.testing.assert_array_equal(spaced_values(0.0, 1.0, 5), [0.0, 0.25, 0.5, 0.75, 1.0])
