@@ -64,7 +64,9 @@ def test_random_design_is_seeded_and_the_default_seed_is_0():
     ranges = three_ranges()
     default = design_table(ranges, "random", n_sounds=20)
     for name in "abc":
-        np.testing.assert_array_equal(default[name], design_table(ranges, "random", n_sounds=20, seed=0)[name])
+        np.testing.assert_array_equal(
+            default[name], design_table(ranges, "random", n_sounds=20, seed=0)[name]
+        )
         assert not np.array_equal(default[name], design_table(ranges, "random", n_sounds=20, seed=1)[name])
 
 
@@ -141,7 +143,10 @@ def test_design_size_is_the_size_of_the_table(design):
 def test_design_errors_name_the_problem():
     ranges = three_ranges()
     cases = [
-        (dict(design="latin"), "design: unknown design 'latin' (expected one of grid, random, sobol, lhs, sweeps)"),
+        (
+            dict(design="latin"),
+            "design: unknown design 'latin' (expected one of grid, random, sobol, lhs, sweeps)",
+        ),
         (dict(design="sweeps", n_anchors=2), "design sweeps: needs n_anchors and n_steps"),
         (dict(design="sweeps", n_steps=2), "design sweeps: needs n_anchors and n_steps"),
         (dict(design="lhs"), "design lhs: needs n_sounds"),

@@ -140,7 +140,10 @@ def test_domain_and_name_errors_say_what_is_wrong():
                  lambda: spaced_values(1.0, 2.0, 3, "bark"), lambda: check_domain(1.0, "bark", "p")):  # fmt: skip
         with pytest.raises(ConfigError) as error:
             call()
-        assert str(error.value) == "scale: unknown scale 'bark' (expected one of linear, log, mel, erb, semitones)"
+        assert (
+            str(error.value)
+            == "scale: unknown scale 'bark' (expected one of linear, log, mel, erb, semitones)"
+        )
 
 
 @pytest.mark.parametrize("scale", SCALES)

@@ -18,7 +18,12 @@ def probe_details(truth, prediction_f1, *, probe="knn", rows=None):
     """A model's ``details`` as compute_metrics gives them, for one probe."""
     rows = np.arange(len(truth)) if rows is None else np.asarray(rows)
     prediction = np.column_stack([truth[rows, 0], prediction_f1])
-    return {"parameters": ["alpha", "f1"], "truth": truth, f"{probe}_rows": rows, f"{probe}_prediction": prediction}
+    return {
+        "parameters": ["alpha", "f1"],
+        "truth": truth,
+        f"{probe}_rows": rows,
+        f"{probe}_prediction": prediction,
+    }
 
 
 def r2(truth, prediction):
@@ -126,7 +131,9 @@ def two_probes(truth_f1, noise_a, noise_b, rng):
 
 def test_equally_good_models_with_their_own_errors_are_tied(rng):
     # Same noise level, independent draws: R^2 differ by chance only.
-    ties = [tied_with_best(two_probes(rng.uniform(0, 1, 200), 0.2, 0.2, rng), "knn_r2", "f1") for _ in range(10)]
+    ties = [
+        tied_with_best(two_probes(rng.uniform(0, 1, 200), 0.2, 0.2, rng), "knn_r2", "f1") for _ in range(10)
+    ]
     assert sum(tie == {"a": True, "b": True} for tie in ties) >= 8  # about 95 % each
 
 
@@ -163,5 +170,7 @@ def test_the_seed_reaches_the_bootstrap():
     details = {"best": {"parameters": ["f1"], "monotonicity__f1": base + 1.96 / np.sqrt(200) + noise},
                "other": {"parameters": ["f1"], "monotonicity__f1": base}}  # fmt: skip
     answers = [tied_with_best(details, "monotonicity", "f1", seed=seed)["other"] for seed in range(12)]
-    assert answers == [tied_with_best(details, "monotonicity", "f1", seed=seed)["other"] for seed in range(12)]
+    assert answers == [
+        tied_with_best(details, "monotonicity", "f1", seed=seed)["other"] for seed in range(12)
+    ]
     assert True in answers and False in answers
