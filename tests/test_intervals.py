@@ -88,3 +88,30 @@ def test_headline_intervals_of_compute_metrics_have_reference_widths(rng):
         reference = scipy_percentile_width(r2, truth, prediction)
         low, high = knn.loc[name, ["ci_low", "ci_high"]]
         assert abs((high - low) / reference - 1) < 0.15, (name, high - low, reference)
+
+
+def test_paired_test_is_the_same_vectorized_or_not(rng):
+    a, b = rng.standard_normal(60), rng.standard_normal(60)
+    looped = paired_bootstrap_p(lambda i: a[i].mean(), lambda i: b[i].mean(), 60, n_resamples=200, seed=3)
+    chunked = paired_bootstrap_p(
+        lambda i: a[i].mean(axis=-1), lambda i: b[i].mean(axis=-1), 60, n_resamples=200, seed=3, vectorized=True
+    )
+    np.testing.assert_allclose(looped, chunked, rtol=1e-12)
+    assert looped[0] == pytest.approx(a.mean() - b.mean())
+
+
+def test_identical_models_differ_by_nothing_with_p_1(rng):
+    a = rng.standard_normal(50)
+    difference, low, high, p = paired_bootstrap_p(
+        lambda i: a[i].mean(axis=-1), lambda i: a[i].mean(axis=-1), 50, vectorized=True
+    )
+    assert (difference, low, high, p) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_one_resample_gives_an_interval_of_one_point(rng):
+    truth = rng.standard_normal(100)
+    prediction = truth + rng.standard_normal(100)
+    _, low, high = r2_ci(truth, prediction, n_resamples=1)
+    assert low[0] == high[0]
+    _, low, high = r2_ci(truth, prediction, n_resamples=100)
+    assert low[0] < high[0]
