@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # and shares them among the embedding jobs (docs/quickstart.md, Quick start).
 CORES ?= 8
 
-.PHONY: env run test lint docs report clean
+.PHONY: env run test lint docs report mutation clean
 
 env: $(VENV)/.installed
 
@@ -46,5 +46,17 @@ docs: env
 report: env
 	$(BIN)/snakemake --report report.zip
 
+# Mutation testing of the numerical core (pyproject.toml [tool.mutmut]): a
+# maintained tool, not a CI step; minutes per module on 2 cores. Of
+# gear/metrics.py only the tie test (tied_with_best and its R^2). Narrow it
+# with mutant-name patterns, e.g. make mutation MUTANTS='gear.scales* gear.designs*'.
+# Survivors are listed at the end; `$(BIN)/mutmut show NAME` prints one.
+MUTANTS ?= gear.scales* gear.designs* gear.analysis.bootstrap* gear.regression* gear.manifold* \
+	gear.metrics.x_tied_with_best* gear.metrics.x__paired* gear.metrics.x__pooled_r2*
+mutation: env
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/mutmut run $(foreach pattern,$(MUTANTS),'$(pattern)')
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf results logs report.html report.zip .snakemake docs/_build docs/generated
+	rm -rf results logs report.html report.zip .snakemake docs/_build docs/generated mutants

@@ -1,5 +1,6 @@
 """The zip report: plotly.js once for every interactive view, offline, opens in headless Chromium."""
 
+import re
 import zipfile
 
 import pandas as pd
@@ -9,6 +10,7 @@ from plotly.offline import get_plotlyjs
 from conftest import TEST_CONFIG, skip_or_fail, snakemake
 from gear.errors import DataError
 from gear.views import PLOTLY_FILE, isomap_view, share_plotlyjs
+from test_readme_numbers import documentation
 from test_views import CHROMIUM, headless
 
 # The start of plotly.js: present in a file that embeds the library.
@@ -42,6 +44,14 @@ def test_plotly_is_shipped_once(report):
         assert (view.parent.parent / PLOTLY_FILE).is_file()
     # Two views, two figures in two formats, tables: well under one copy of plotly.js per view.
     assert path.stat().st_size < 4e6
+
+
+def test_the_readme_gives_the_tiny_reports_size(report):
+    path, _ = report
+    text = " ".join(documentation().split())
+    stated = re.search(r"The tiny test run's report \(2 models, 2 views\) is ([\d.]+) MB", text)
+    assert stated, "the README no longer states the tiny report's size"
+    assert abs(path.stat().st_size / 1e6 / float(stated.group(1)) - 1) < 0.1, path.stat().st_size
 
 
 def test_views_share_plotly_without_changing_anything_else(rng):
