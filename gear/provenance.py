@@ -18,6 +18,7 @@ PACKAGES = (
     "matplotlib",
     "soundfile",
     "soxr",
+    "mpmath",
     "librosa",
     "numba",
     "faiss-cpu",

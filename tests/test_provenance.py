@@ -19,7 +19,10 @@ NOT_RESULTS = {
     "tqdm": "progress bars",
     "threadpoolctl": "only reads thread-pool sizes",
     "absl-py": "only sets TensorFlow's log verbosity",
-    "huggingface-hub": "only finds files in the local cache",
+    "huggingface-hub": "downloads hub files, checked against their recorded digests (gear.fetch)",
+    "pooch": "downloads files, checked against their SHA-256 (gear.fetch)",
+    "requests": "pooch's HTTP client (gear.fetch)",
+    "filelock": "serialises downloads of one file (gear.fetch)",
     "safetensors": "reads weight files bit for bit",
     "gear": "recorded as the git commit too",
 }

@@ -31,7 +31,10 @@ def test_capped_cores_rejects_a_machine_without_cores():
 
 @pytest.fixture(scope="module")
 def one_cpu_run(tmp_path_factory):
-    """``--cores 8`` in a process allowed on one CPU only: three one-thread jobs."""
+    """``--cores 8`` in a process allowed on one CPU only: five one-thread jobs.
+
+    The dataset, and each model's spec file (``model_spec``) and check.
+    """
     workdir = tmp_path_factory.mktemp("one_cpu")
     first_cpu = min(os.sched_getaffinity(0))
     targets = ["results/datasets/tiny/params.csv", "results/models/base.json", "results/models/mfcc.json"]
@@ -61,7 +64,7 @@ def test_jobs_on_one_cpu_run_one_after_the_other(one_cpu_run):
         r"^(?:local(?:rule|checkpoint) \w+:|Finished jobid: \d+)", one_cpu_run.stderr, flags=re.MULTILINE
     )
     starts = [event for event in events if event.startswith("local")]
-    assert len(starts) == 3, events
+    assert len(starts) == 5, events
     running = 0
     for event in events:
         running += 1 if event.startswith("local") else -1

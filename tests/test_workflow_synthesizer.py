@@ -82,8 +82,12 @@ def test_tables_have_the_four_factors(results):
     metrics = pd.read_csv(results / "metrics/tones.csv")
     per_parameter = set(metrics["parameter"]) - {"all"}
     assert set(FACTORS) <= per_parameter
-    pairs = {p for p in per_parameter if "|" in p}
+    invariance = metrics["metric"].str.startswith("invariance_")
+    pairs = {p for p in metrics.loc[~invariance, "parameter"].dropna() if "|" in p}
     assert len(pairs) == 6 and all(set(p.split("|")) <= set(FACTORS) for p in pairs)
+    # Invariance: every ordered (target, nuisance) pair.
+    ordered = set(metrics.loc[invariance, "parameter"])
+    assert ordered == {f"{a}|{b}" for a in FACTORS for b in FACTORS if a != b}
     assert not {"f1", "alpha", "r"} & per_parameter
 
 

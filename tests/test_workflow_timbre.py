@@ -88,6 +88,7 @@ def test_workflow_says_why_offline_then_scores_every_model_once_online(server, t
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["models"] = {"base": config["models"]["base"], "mfcc": {"module": "gear.models.mfcc", "env": "envs/torch.yaml"}}
     config["timbre"] = {"datasets": STUDIES}
+    config["fetch"] = "auto"  # the tiny config says never: tests run offline
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
@@ -121,3 +122,12 @@ def test_workflow_says_why_offline_then_scores_every_model_once_online(server, t
         assert (results / "figures" / "timbre" / f"{name}.pdf").is_file()
     # The data's digests are pinned in the code: the lock file beside the config does not repeat them.
     assert not (tmp_path / "gear.lock").exists()
+
+
+def test_the_tiny_run_offline_says_why_for_every_model(local_run):
+    results, config = local_run
+    scores = pd.read_csv(results / "timbre" / "scores.csv")
+    assert scores["model"].tolist() == list(config["models"])
+    assert scores["unavailable"].str.startswith("human timbre data unavailable: https://raw.githubusercontent.com/").all()
+    assert scores["unavailable"].str.endswith("fetching is off (fetch: never)").all()
+    assert (results / "figures" / "timbre" / "alignment.png").is_file()
