@@ -27,33 +27,37 @@ def run(workdir, *args):
     return snakemake("--configfile", str(workdir / "config.yaml"), "--directory", str(workdir), *args)
 
 
+def default_sigint():
+    """In the child: SIGINT's default action, so that Python turns it into KeyboardInterrupt.
+
+    A shell without job control starts background commands with SIGINT
+    ignored, and an ignored signal stays ignored across exec: Snakemake
+    would then never see the interrupt this test sends (and run to the end).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory):
     """A tiny run sent SIGINT (Snakemake's process only) while CREPE embeds.
 
     Two threads per embedding job, so that one embeds at a time: base has
-    finished, and been recorded, when CREPE starts. Whether Snakemake still
-    records a job that ends during its shutdown is a race inside Snakemake
-    (seen once in CI: the job was recorded, so nothing was left to recover);
-    the run is then made again, in a new directory, up to three times.
+    finished, and been recorded, when CREPE starts.
     """
-    for _ in range(3):
-        workdir = tmp_path_factory.mktemp("sigint")
-        (workdir / "config.yaml").write_text(TEST_CONFIG.read_text())
-        command = [
-            sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-            "--set-threads", "embed=2", "--configfile", str(workdir / "config.yaml"), "--directory", str(workdir),
-        ]  # fmt: skip
-        process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)  # fmt: skip
-        log = workdir / "logs/embed/tiny/crepe.log"
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and not (log.exists() and "embedding" in log.read_text()):
-            time.sleep(0.2)
-        os.kill(process.pid, signal.SIGINT)  # Snakemake alone, not its group
-        process.wait(timeout=600)
-        if interrupted_outputs(workdir):
-            break
+    workdir = tmp_path_factory.mktemp("sigint")
+    (workdir / "config.yaml").write_text(TEST_CONFIG.read_text())
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
+        "--set-threads", "embed=2", "--configfile", str(workdir / "config.yaml"), "--directory", str(workdir),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, preexec_fn=default_sigint)  # fmt: skip
+    log = workdir / "logs/embed/tiny/crepe.log"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not (log.exists() and "embedding" in log.read_text()):
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGINT)  # Snakemake alone, not its group
+    process.wait(timeout=600)
     return workdir
 
 
