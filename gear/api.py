@@ -630,17 +630,16 @@ def evaluate(
 
 def _timbre_alignment(module, loaded, name, timbre):
     """Scores per study and pooled, per distance, as :func:`gear.pipeline.align_timbre` and ``summarize_timbre``."""
-    from gear.analysis.alignment import DISTANCES, anchor_scores, distance_matrix, pooled_scores
-    from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, fetch_timbre_data, read_timbre_dataset
+    from gear.analysis.alignment import pooled_scores
+    from gear.timbre import fetch_timbre_data, timbre_anchor_scores
 
     root = fetch_timbre_data() if timbre is True else timbre
-    anchors = {distance: {} for distance in DISTANCES}
-    for study in TIMBRE_DATASETS:
-        data = read_timbre_dataset(root, study)
-        embeddings = embed_timbre_sounds(module, loaded, data, model_id=name)
-        for distance in DISTANCES:
-            anchors[distance][study] = anchor_scores(distance_matrix(embeddings, distance), data.dissimilarity)
-    tables = [pooled_scores(by_study).assign(distance=distance) for distance, by_study in anchors.items()]
+    anchors = timbre_anchor_scores(module, loaded, root, model_id=name)
+    tables = [
+        pooled_scores({study: part.reset_index(drop=True) for study, part in by_distance.groupby("dataset", sort=False)})
+        .assign(distance=distance)
+        for distance, by_distance in anchors.groupby("distance", sort=False)
+    ]  # fmt: skip
     return pd.concat(tables, ignore_index=True)[["dataset", "distance", "metric", "value", "low", "high"]]
 
 

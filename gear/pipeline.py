@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from gear import timbre
 from gear.errors import DataError, FetchError, ModelError
 from gear.io import atomic_path, load_array, load_params, read_audio, save_array, save_table, write_audio
 from gear.parameters import read_description, write_description
@@ -812,7 +813,7 @@ def draw_invariance(metrics_path, description_path, figure_path, *, labels):
 # then one table across models (gear.timbre, gear.analysis.alignment).
 
 #: Columns of a model's per-anchor alignment table.
-ANCHOR_COLUMNS = ["dataset", "sound", "distance", "mae", "pairs", "ndcg", "spearman", "kendall", "triplet"]
+ANCHOR_COLUMNS = timbre.ANCHOR_COLUMNS
 
 
 def fetch_timbre(record_path, *, mode=None, lock=None):
@@ -879,15 +880,12 @@ def align_timbre(
     distances : sequence of str or None
         Default: :data:`gear.analysis.alignment.DISTANCES`.
     """
-    from gear.analysis.alignment import DISTANCES, anchor_scores, distance_matrix
-    from gear.timbre import TIMBRE_DATASETS, embed_timbre_sounds, read_timbre_dataset
-
     with open(data_record_path) as file:
         data = json.load(file)
     with open(status_path) as file:
         status = json.load(file)
     stats = {"model": model_id, "available": False, "reason": None, "n_sounds": 0, "dim": None, "seconds": 0.0}
-    rows = []
+    table = pd.DataFrame(columns=ANCHOR_COLUMNS)
     if not data["available"]:
         stats["reason"] = data["reason"]
     elif not status["available"]:
@@ -899,20 +897,15 @@ def align_timbre(
         try:
             module = hear.load_hear_module(module_name)
             model = hear.load_model(module, fetched_weights(fetched, weights), model_id=model_id, device=device)
-            for name in datasets or TIMBRE_DATASETS:
-                dataset = read_timbre_dataset(data["root"], name)
-                embeddings = embed_timbre_sounds(module, model, dataset, model_id=model_id)
-                stats.update(n_sounds=stats["n_sounds"] + len(embeddings), dim=int(embeddings.shape[1]))
-                for distance in distances or DISTANCES:
-                    scores = anchor_scores(distance_matrix(embeddings, distance), dataset.dissimilarity)
-                    rows.append(scores.assign(dataset=name, sound=dataset.files, distance=distance))
+            table = timbre.timbre_anchor_scores(module, model, data["root"], datasets=datasets, distances=distances,
+                                                model_id=model_id)  # fmt: skip
         except (ModelError, DataError) as error:
             logger.warning("%s: no human timbre alignment: %s", model_id, error)
-            stats["reason"], rows = str(error), []
+            stats["reason"] = str(error)
         else:
-            stats["available"] = True
+            stats.update(available=True, n_sounds=int(table["sound"].groupby(table["dataset"]).nunique().sum()),
+                         dim=int(model.scene_embedding_size))  # fmt: skip
         stats["seconds"] = time.perf_counter() - start
-    table = pd.concat(rows, ignore_index=True)[ANCHOR_COLUMNS] if rows else pd.DataFrame(columns=ANCHOR_COLUMNS)
     save_table(anchors_path, table)
     save_json(stats_path, stats)
 

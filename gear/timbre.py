@@ -31,7 +31,12 @@ __all__ = [
     "fetch_timbre_data",
     "read_timbre_dataset",
     "embed_timbre_sounds",
+    "ANCHOR_COLUMNS",
+    "timbre_anchor_scores",
 ]
+
+#: Columns of a model's per-anchor alignment table (:func:`timbre_anchor_scores`).
+ANCHOR_COLUMNS = ["dataset", "sound", "distance", "mae", "pairs", "ndcg", "spearman", "kendall", "triplet"]
 
 #: The timbremetrics commit whose data GEAR reads (2025-03-26).
 TIMBREMETRICS_COMMIT = "c611b3a6a41872e5037a9e14099d15a70407c124"
@@ -233,3 +238,43 @@ def embed_timbre_sounds(module, model, dataset, model_id=""):
         except ModelError as error:
             raise ModelError(f"timbre dataset {dataset.name}, {file}: {error}") from error
     return np.concatenate(embeddings, axis=0)
+
+
+def timbre_anchor_scores(module, model, root, *, datasets=None, distances=None, model_id=""):
+    """A model's alignment with the ratings, per anchor sound, study and distance.
+
+    Parameters
+    ----------
+    module, model
+        A HEAR module and its model (:func:`gear.hear.load_model`).
+    root : str or Path
+        The data, laid out as the timbremetrics repository.
+    datasets : sequence of str or None
+        Default: :data:`TIMBRE_DATASETS`.
+    distances : sequence of str or None
+        Default: :data:`gear.analysis.alignment.DISTANCES`.
+    model_id : str
+        Name in error messages.
+
+    Returns
+    -------
+    anchors : pd.DataFrame
+        Columns :data:`ANCHOR_COLUMNS`, one row per (study, sound, distance).
+
+    Raises
+    ------
+    gear.errors.DataError, gear.errors.ModelError
+        As :func:`read_timbre_dataset` and :func:`embed_timbre_sounds`.
+    """
+    import pandas as pd
+
+    from gear.analysis.alignment import DISTANCES, anchor_scores, distance_matrix
+
+    rows = []
+    for name in datasets or TIMBRE_DATASETS:
+        dataset = read_timbre_dataset(root, name)
+        embeddings = embed_timbre_sounds(module, model, dataset, model_id=model_id)
+        for distance in distances or DISTANCES:
+            scores = anchor_scores(distance_matrix(embeddings, distance), dataset.dissimilarity)
+            rows.append(scores.assign(dataset=name, sound=dataset.files, distance=distance))
+    return pd.concat(rows, ignore_index=True)[ANCHOR_COLUMNS]
